@@ -214,7 +214,7 @@ export class DictBuilder {
   constructor(dictionary: readonly string[] = [], capacity = INITIAL_CAPACITY) {
     this.indices = new Int32Array(capacity);
     this.dictionary = [...dictionary];
-    this.dictionary.forEach((s, i) => this.lookup.set(s, i));
+    for (const [i, s] of this.dictionary.entries()) this.lookup.set(s, i);
   }
 
   /** Index of `s` in the dictionary, adding it if new. */
