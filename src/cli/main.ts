@@ -1,0 +1,74 @@
+/**
+ * The `ticklake` command line. Every command is a thin layer over the library: parse flags, call the
+ * library, print. Known errors become one line (`ticklake: error: ...`) and a non-zero exit; unknown
+ * ones say "please report". `--verbose` adds the cause.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { isTicklakeError } from '../errors.js';
+import { redact } from '../util/redact.js';
+import { VERSION } from '../version.js';
+import { registerCatalogCommands } from './commands/catalog.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerDevCommands } from './commands/dev.js';
+import { registerIngestCommand } from './commands/ingest.js';
+import { registerLsCommand } from './commands/ls.js';
+import { registerQueryCommand } from './commands/query.js';
+import { type Out, processOut } from './output.js';
+
+export interface GlobalOptions {
+  lake?: string;
+  catalog?: string;
+  config?: string;
+  verbose?: boolean;
+}
+
+export function buildProgram(o: Out, setExit: (code: number) => void): Command {
+  const program = new Command('ticklake')
+    .description('A market-data lake: vendor tick data → clean, partitioned, verified Parquet, with a catalog and fast reads')
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('--lake <dir>', 'lake root (default: TICKLAKE_LAKE, then ./lake)'))
+    .addOption(new Option('--catalog <path>', 'catalog file (default: <lake>/catalog.sqlite)'))
+    .addOption(new Option('--config <file>', 'config file (default: ./ticklake.yaml when present)'))
+    .option('-v, --verbose', 'show causes of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => o.out(s), writeErr: (s) => o.err(s) })
+    .exitOverride();
+  registerIngestCommand(program, o, setExit);
+  registerLsCommand(program, o, setExit);
+  registerQueryCommand(program, o, setExit);
+  registerCatalogCommands(program, o, setExit);
+  registerDevCommands(program, o, setExit);
+  registerDemoCommand(program, o, setExit);
+  return program;
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: readonly string[], o: Out = processOut): Promise<number> {
+  let code = 0;
+  const program = buildProgram(o, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    const verbose = argv.includes('--verbose') || argv.includes('-v');
+    reportError(err, o, verbose);
+    return isTicklakeError(err) ? err.exitCode : 1;
+  }
+}
+
+export function reportError(err: unknown, o: Out, verbose: boolean): void {
+  if (isTicklakeError(err)) {
+    o.err(`ticklake: error: ${redact(err.oneLine())}\n`);
+    if (verbose && err.cause) o.err(`  cause: ${redact(String((err.cause as Error)?.stack ?? err.cause))}\n`);
+    return;
+  }
+  const e = err as Error;
+  o.err(`ticklake: unexpected error: ${redact(e?.message ?? String(err))} (please report this with --verbose output)\n`);
+  if (verbose && e?.stack) o.err(`${redact(e.stack)}\n`);
+}

@@ -1,0 +1,95 @@
+/**
+ * `ticklake catalog rebuild`: recreate the catalog from the lake's Parquet footers alone. Every
+ * ticklake file is self-describing (dataset, data type, key, day, vendor source and checksum, rows,
+ * min/max timestamp, code version), so files and the ingestion tasks that produced them come back;
+ * failed/absent task history, which lives only in the catalog, does not.
+ */
+import type { Catalog, FileRecord, TaskKey } from '../catalog/types.js';
+import { ParquetReader } from '../parquet/reader.js';
+import { decodeFooter } from './footer.js';
+import { QUARANTINE, RAW_TICK_DATA } from './layout.js';
+import { hashSource } from './publish.js';
+import type { Storage } from './storage.js';
+
+export interface RebuildSummary {
+  files: number;
+  tasks: number;
+  skipped: { path: string; reason: string }[];
+}
+
+const DATASETS = [RAW_TICK_DATA, QUARANTINE];
+
+export async function rebuildCatalog(storage: Storage, catalog: Catalog): Promise<RebuildSummary> {
+  await storage.cleanupStaging();
+  const records: FileRecord[] = [];
+  const skipped: RebuildSummary['skipped'] = [];
+  for (const dataset of DATASETS) {
+    for await (const info of storage.list(dataset)) {
+      if (!info.path.endsWith('.parquet')) continue;
+      const src = await storage.openRead(info.path);
+      try {
+        const reader = await ParquetReader.open(src, info.path);
+        const footer = decodeFooter(reader.metadata.keyValueMetadata);
+        if (!footer) {
+          skipped.push({ path: info.path, reason: 'not written by ticklake (no ticklake.* footer metadata)' });
+          continue;
+        }
+        const codec = reader.metadata.codec ?? 'unknown';
+        records.push({
+          path: info.path,
+          dataset: footer.dataset,
+          dataType: footer.dataType,
+          instrumentKey: footer.instrumentKey,
+          day: footer.day,
+          rows: footer.rows,
+          bytes: info.size,
+          minTs: footer.minTimestamp,
+          maxTs: footer.maxTimestamp,
+          checksum: await hashSource(src),
+          schemaVersion: footer.schemaVersion,
+          codec,
+          vendor: footer.vendor,
+          vendorExchange: footer.vendorExchange,
+          vendorSymbol: footer.vendorSymbol,
+          sourceUrl: footer.sourceUrl,
+          sourceChecksum: footer.sourceSha256,
+          sourceBytes: footer.sourceBytes,
+          generated: footer.generated,
+          codeVersion: footer.codeVersion,
+          createdAt: Math.round(info.mtimeMs),
+        });
+      } catch (err) {
+        skipped.push({ path: info.path, reason: (err as Error).message });
+      } finally {
+        await src.close();
+      }
+    }
+  }
+  await catalog.clearForRebuild();
+  await catalog.putFiles(records);
+  // Tasks: group the files of each vendor file back into its task.
+  const tasks = new Map<string, { key: TaskKey; files: FileRecord[] }>();
+  for (const r of records) {
+    if (!r.vendor || !r.vendorExchange || !r.vendorSymbol || !r.dataType || !r.day) continue;
+    const key: TaskKey = { vendor: r.vendor, exchange: r.vendorExchange, dataType: r.dataType, symbol: r.vendorSymbol, day: r.day };
+    const id = JSON.stringify(key);
+    let t = tasks.get(id);
+    if (!t) tasks.set(id, (t = { key, files: [] }));
+    t.files.push(r);
+  }
+  for (const { key, files } of tasks.values()) {
+    const raw = files.filter((f) => f.dataset === RAW_TICK_DATA);
+    const q = files.filter((f) => f.dataset === QUARANTINE);
+    await catalog.finishTask(key, {
+      status: 'done',
+      sourceUrl: files[0]!.sourceUrl,
+      sourceChecksum: files[0]!.sourceChecksum,
+      sourceBytes: files[0]!.sourceBytes,
+      rows: raw.reduce((n, f) => n + f.rows, 0),
+      badRows: q.reduce((n, f) => n + f.rows, 0),
+      badExamples: [],
+      outputs: files.map((f) => f.path).sort(),
+    });
+  }
+  return { files: records.length, tasks: tasks.size, skipped };
+}

@@ -1,0 +1,588 @@
+/**
+ * Ingest: vendor files → canonical, sorted, verified Parquet in the lake, recorded in the catalog.
+ *
+ * Work is a list of idempotent tasks `(vendor, exchange, data_type, symbol, day)`. Each task streams
+ * the vendor's gzipped CSV (download → sha256 + gunzip → CSV parser → bounded-memory sorter →
+ * Parquet writer), stages and verifies each output file, then publishes them and commits them with the
+ * task result in one catalog transaction. A task already done is skipped without any network request
+ * (unless `force`); with `force`, a vendor file whose checksum equals the recorded one is not rewritten.
+ */
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import type { Catalog, TaskKey, TaskResult } from '../catalog/types.js';
+import { Utf8Builder, Float64Builder } from '../columns/builders.js';
+import type { ColumnBatch, DictColumn, Schema } from '../columns/types.js';
+import { sliceBatch } from '../columns/ops.js';
+import type { TicklakeConfig } from '../config.js';
+import {
+  CancelledError,
+  CorruptedSourceError,
+  TicklakeError,
+  UsageError,
+  VendorNotFoundError,
+} from '../errors.js';
+import { underlyingOf } from '../keys/key.js';
+import { tardisKeyForSymbol } from '../keys/tardis.js';
+import { assertTardisExchange } from '../keys/venues.js';
+import { decodeFooter } from '../lake/footer.js';
+import { quarantinePath, rawTickPath, RAW_TICK_DATA, QUARANTINE } from '../lake/layout.js';
+import { publishStaged, repairIntents, stageLakeFile, type StagedFile } from '../lake/publish.js';
+import { ExternalSorter } from '../lake/sort.js';
+import type { Storage } from '../lake/storage.js';
+import { CANONICAL_SCHEMAS, type DataType, DATA_TYPES, isDataType, RAW_SCHEMA_VERSION, sortKeyOf } from '../schema/datasets.js';
+import { createTardisCsvParser } from '../sources/tardis/csv.js';
+import { downloadDataset, tardisDatasetUrl } from '../sources/tardis/datasets.js';
+import { UnknownDataTypeError } from '../errors.js';
+import { daysInclusive, type Day, parseDay } from '../util/time.js';
+import { ParquetReader } from '../parquet/reader.js';
+
+export const GROUPED_SYMBOLS = ['SPOT', 'FUTURES', 'PERPETUALS', 'OPTIONS'] as const;
+
+export interface IngestRequest {
+  exchange: string;
+  dataTypes: readonly string[];
+  symbols: readonly string[];
+  from: string;
+  /** Inclusive. */
+  to: string;
+  force?: boolean;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: IngestEvent) => void;
+}
+
+export type TaskOutcome = 'done' | 'skipped' | 'absent' | 'failed' | 'unchanged';
+
+export type IngestEvent =
+  | { type: 'plan'; tasks: number }
+  | { type: 'task-start'; task: TaskKey; url: string }
+  | { type: 'task-progress'; task: TaskKey; bytes: number }
+  | { type: 'task-retry'; task: TaskKey; attempt: number; delayMs: number; reason: string }
+  | {
+      type: 'task-end';
+      task: TaskKey;
+      outcome: TaskOutcome;
+      rows: number;
+      bytes: number;
+      badRows: number;
+      files: readonly string[];
+      error?: { code: string; message: string };
+      examples?: readonly string[];
+    };
+
+export interface IngestTaskReport {
+  task: TaskKey;
+  outcome: TaskOutcome;
+  rows: number;
+  /** Bytes written to the lake. */
+  bytes: number;
+  /** Bytes downloaded from the vendor. */
+  downloaded: number;
+  badRows: number;
+  files: readonly string[];
+  error?: { code: string; message: string };
+}
+
+export interface IngestSummary {
+  jobId: number;
+  tasks: number;
+  done: number;
+  skipped: number;
+  unchanged: number;
+  absent: number;
+  failed: number;
+  rows: number;
+  bytes: number;
+  downloaded: number;
+  seconds: number;
+  reports: IngestTaskReport[];
+}
+
+export interface IngestContext {
+  storage: Storage;
+  catalog: Catalog;
+  config: TicklakeConfig;
+  /** Directory for sort spill files (default: the lake's staging folder for a local lake, else the OS temp dir). */
+  tmpDir: string;
+}
+
+/** Validate a request and expand it into tasks (exchange × data type × symbol × day). */
+export function planIngest(req: IngestRequest): TaskKey[] {
+  assertTardisExchange(req.exchange);
+  if (req.dataTypes.length === 0) throw new UsageError('no data types given', { hint: `use --data-types ${DATA_TYPES.join(',')}` });
+  for (const dt of req.dataTypes) if (!isDataType(dt)) throw new UnknownDataTypeError(dt, DATA_TYPES);
+  if (req.symbols.length === 0) throw new UsageError('no symbols given', { hint: 'use --symbols BTCUSDT,ETHUSDT' });
+  const from = parseDay(req.from, '--from');
+  const to = parseDay(req.to, '--to');
+  const tasks: TaskKey[] = [];
+  for (const day of daysInclusive(from, to)) {
+    for (const dataType of req.dataTypes) {
+      for (const raw of req.symbols) {
+        const symbol = raw.trim().toUpperCase();
+        if (symbol.length === 0) continue;
+        tasks.push({ vendor: 'tardis', exchange: req.exchange, dataType, symbol, day });
+      }
+    }
+  }
+  return tasks;
+}
+
+/** Repair what a crash may have left: staging files and unsettled catalog intents. */
+export async function recoverLake(ctx: Pick<IngestContext, 'storage' | 'catalog'>): Promise<void> {
+  await ctx.storage.cleanupStaging();
+  await repairIntents(ctx.storage, ctx.catalog);
+}
+
+export async function ingest(ctx: IngestContext, req: IngestRequest): Promise<IngestSummary> {
+  const tasks = planIngest(req);
+  const started = performance.now();
+  await ctx.storage.ensureWritable();
+  await recoverLake(ctx);
+  const jobId = await ctx.catalog.createJob('ingest', {
+    exchange: req.exchange,
+    dataTypes: req.dataTypes,
+    symbols: req.symbols,
+    from: req.from,
+    to: req.to,
+    force: req.force ?? false,
+  });
+  req.onEvent?.({ type: 'plan', tasks: tasks.length });
+  const reports: IngestTaskReport[] = new Array(tasks.length);
+  const concurrency = Math.max(1, req.concurrency ?? ctx.config.concurrency);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      if (req.signal?.aborted) {
+        reports[i] = {
+          task: tasks[i]!,
+          outcome: 'failed',
+          rows: 0,
+          bytes: 0,
+          downloaded: 0,
+          badRows: 0,
+          files: [],
+          error: { code: 'CANCELLED', message: 'cancelled' },
+        };
+        continue;
+      }
+      reports[i] = await runTask(ctx, tasks[i]!, jobId, req);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+  const sum = (f: (r: IngestTaskReport) => number) => reports.reduce((s, r) => s + f(r), 0);
+  const count = (o: TaskOutcome) => reports.filter((r) => r.outcome === o).length;
+  const summary: IngestSummary = {
+    jobId,
+    tasks: tasks.length,
+    done: count('done'),
+    skipped: count('skipped'),
+    unchanged: count('unchanged'),
+    absent: count('absent'),
+    failed: count('failed'),
+    rows: sum((r) => r.rows),
+    bytes: sum((r) => r.bytes),
+    downloaded: sum((r) => r.downloaded),
+    seconds: (performance.now() - started) / 1000,
+    reports,
+  };
+  const { reports: _r, ...jobSummary } = summary;
+  await ctx.catalog.finishJob(jobId, summary.failed > 0 ? 'failed' : 'done', jobSummary);
+  return summary;
+}
+
+/** True when every output of a done task is committed in the catalog and present in storage. */
+async function taskStillHolds(ctx: IngestContext, outputs: readonly string[]): Promise<boolean> {
+  for (const p of outputs) {
+    const rec = await ctx.catalog.getFile(p);
+    if (!rec) return false;
+    const info = await ctx.storage.stat(p);
+    if (!info || info.size !== rec.bytes) return false;
+  }
+  return true;
+}
+
+function isGroupedTask(task: TaskKey): boolean {
+  return task.dataType === 'options_chain' || (GROUPED_SYMBOLS as readonly string[]).includes(task.symbol);
+}
+
+async function runTask(ctx: IngestContext, task: TaskKey, jobId: number, req: IngestRequest): Promise<IngestTaskReport> {
+  const url = tardisDatasetUrl(ctx.config.tardis.datasetsUrl, task.exchange, task.dataType as DataType, task.day, task.symbol);
+  const base = { task, rows: 0, bytes: 0, downloaded: 0, badRows: 0, files: [] as string[] };
+  const previous = await ctx.catalog.getTask(task);
+  if (!req.force && previous?.status === 'done' && (await taskStillHolds(ctx, previous.outputs))) {
+    const report: IngestTaskReport = { ...base, outcome: 'skipped', files: previous.outputs, rows: previous.rows ?? 0 };
+    req.onEvent?.({ type: 'task-end', task, outcome: 'skipped', rows: report.rows, bytes: 0, badRows: 0, files: previous.outputs });
+    return report;
+  }
+  await ctx.catalog.startTask(task, jobId);
+  req.onEvent?.({ type: 'task-start', task, url });
+  let downloaded = 0;
+  try {
+    const result = await ingestOne(ctx, task, url, req, previous?.status === 'done' ? previous.sourceChecksum : null, (n) => {
+      downloaded = n;
+      req.onEvent?.({ type: 'task-progress', task, bytes: n });
+    });
+    const report: IngestTaskReport = {
+      task,
+      outcome: result.outcome,
+      rows: result.rows,
+      bytes: result.bytes,
+      downloaded,
+      badRows: result.badRows,
+      files: result.files,
+    };
+    req.onEvent?.({
+      type: 'task-end',
+      task,
+      outcome: result.outcome,
+      rows: result.rows,
+      bytes: result.bytes,
+      badRows: result.badRows,
+      files: result.files,
+      examples: result.examples,
+    });
+    return report;
+  } catch (err) {
+    const e = toTicklakeError(err);
+    const absent = e instanceof VendorNotFoundError;
+    const result: TaskResult = {
+      status: absent ? 'absent' : 'failed',
+      errorCode: e.code,
+      error: e.oneLine(),
+      sourceUrl: url,
+    };
+    await ctx.catalog.finishTask(task, result).catch(() => {});
+    const outcome: TaskOutcome = absent ? 'absent' : 'failed';
+    const error = { code: e.code, message: e.oneLine() };
+    req.onEvent?.({ type: 'task-end', task, outcome, rows: 0, bytes: 0, badRows: 0, files: [], error });
+    return { ...base, outcome, downloaded, error };
+  }
+}
+
+function toTicklakeError(err: unknown): TicklakeError {
+  if (err instanceof TicklakeError) return err;
+  const e = err as Error;
+  return new TicklakeError('INTERNAL', `unexpected error: ${e?.message ?? String(err)}`, {
+    hint: 'please report this at the project issue tracker with --verbose output',
+    cause: err,
+  });
+}
+
+interface OneResult {
+  outcome: 'done' | 'unchanged';
+  rows: number;
+  bytes: number;
+  badRows: number;
+  files: string[];
+  examples: string[];
+}
+
+const QUARANTINE_SCHEMA: Schema = {
+  fields: [
+    { name: 'line_number', kind: 'int64', nullable: false, description: '1-based line number in the vendor CSV' },
+    { name: 'reason', kind: 'utf8', nullable: false, description: 'why the row could not be parsed' },
+    { name: 'raw_line', kind: 'utf8', nullable: false, description: 'the line as the vendor wrote it' },
+  ],
+};
+
+function gzipProblem(err: unknown, source: string): TicklakeError {
+  if (err instanceof TicklakeError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) {
+    return new CorruptedSourceError(source, 'truncated gzip: the file ends before the end of the compressed stream', {
+      cause: err,
+    });
+  }
+  if (e?.code === 'Z_DATA_ERROR') {
+    return new CorruptedSourceError(source, `not a valid gzip file (${e.message})`, {
+      hint: 'the vendor sent something else (an HTML error page?); check TARDIS_DATASETS_URL and rerun',
+      cause: err,
+    });
+  }
+  return toTicklakeError(err);
+}
+
+async function ingestOne(
+  ctx: IngestContext,
+  task: TaskKey,
+  url: string,
+  req: IngestRequest,
+  previousSourceChecksum: string | null,
+  onBytes: (n: number) => void,
+): Promise<OneResult> {
+  const dataType = task.dataType as DataType;
+  const schema = CANONICAL_SCHEMAS[dataType];
+  const grouped = isGroupedTask(task);
+  const singleKey = grouped ? null : tardisKeyForSymbol(task.exchange, task.symbol);
+  const keyCache = new Map<string, string>();
+  const resolveKey = (vendorSymbol: string): string => {
+    let k = keyCache.get(vendorSymbol);
+    if (k === undefined) {
+      k = singleKey ?? tardisKeyForSymbol(task.exchange, vendorSymbol);
+      keyCache.set(vendorSymbol, k);
+    }
+    return k;
+  };
+  const sortKey = grouped ? ['instrument_key', 'timestamp'] : sortKeyOf(dataType);
+  const sorter = new ExternalSorter({ schema, sortKey, runRows: ctx.config.ingest.runRows, tmpDir: ctx.tmpDir });
+  const bad = { lines: new Float64Builder('int64'), reasons: new Utf8Builder(), raw: new Utf8Builder() };
+  const staged: StagedFile[] = [];
+  try {
+    const parser = createTardisCsvParser({
+      dataType,
+      source: url,
+      resolveKey,
+      onBatch: (batch: ColumnBatch) => sorter.push(batch),
+      onBadRow: (line: number, reason: string, raw: string) => {
+        bad.lines.append(line);
+        bad.reasons.append(reason);
+        bad.raw.append(raw.length > 4096 ? `${raw.slice(0, 4096)}…` : raw);
+      },
+      maxBadRowShare: ctx.config.ingest.maxBadRowShare,
+    });
+    const download = await streamGunzipped(url, req, ctx, onBytes, (chunk) => parser.push(chunk));
+    const parsed = await parser.end();
+    if (previousSourceChecksum !== null && previousSourceChecksum === download.sha256) {
+      const prev = await ctx.catalog.getTask(task);
+      if (prev && (await taskStillHolds(ctx, prev.outputs))) {
+        await ctx.catalog.finishTask(task, {
+          status: 'done',
+          sourceUrl: url,
+          sourceChecksum: download.sha256,
+          sourceBytes: download.bytes,
+          rows: prev.rows,
+          badRows: prev.badRows,
+          badExamples: prev.badExamples,
+          outputs: prev.outputs,
+        });
+        return { outcome: 'unchanged', rows: prev.rows ?? 0, bytes: 0, badRows: prev.badRows ?? 0, files: [...prev.outputs], examples: [] };
+      }
+    }
+    const footerBase = {
+      dataset: RAW_TICK_DATA,
+      dataType,
+      schemaVersion: RAW_SCHEMA_VERSION,
+      day: task.day,
+      vendor: 'tardis',
+      vendorExchange: task.exchange,
+      vendorSymbol: task.symbol,
+      sourceUrl: url,
+      sourceSha256: download.sha256,
+      sourceBytes: download.bytes,
+      generated: download.generated,
+      lineage: [{ url, sha256: download.sha256, bytes: download.bytes }],
+    };
+    const writeOpts = {
+      storage: ctx.storage,
+      schema,
+      codec: ctx.config.ingest.compression,
+      zstdLevel: ctx.config.ingest.zstdLevel,
+      rowGroupRows: ctx.config.ingest.rowGroupRows,
+    };
+    if (!grouped) {
+      const key = singleKey!;
+      staged.push(
+        await stageLakeFile(sorter.finish(), {
+          ...writeOpts,
+          path: rawTickPath(task.day, dataType, key),
+          footer: { ...footerBase, instrumentKey: key, sortedBy: ['timestamp'] },
+          sortingColumns: ['timestamp'],
+        }),
+      );
+    } else {
+      const partitionOf = dataType === 'options_chain' ? underlyingOf : (key: string) => key;
+      for await (const part of partitionSorted(sorter.finish(), partitionOf)) {
+        staged.push(
+          await stageLakeFile(part.batches, {
+            ...writeOpts,
+            path: rawTickPath(task.day, dataType, part.key),
+            footer: { ...footerBase, instrumentKey: part.key, sortedBy: sortKeyOf(dataType) },
+            sortingColumns: [...sortKeyOf(dataType)],
+          }),
+        );
+      }
+    }
+    if (parsed.badRows > 0) {
+      const qBatch: ColumnBatch = {
+        length: bad.lines.length,
+        columns: { line_number: bad.lines.finish(), reason: bad.reasons.finish(), raw_line: bad.raw.finish() },
+      };
+      staged.push(
+        await stageLakeFile([qBatch], {
+          ...writeOpts,
+          schema: QUARANTINE_SCHEMA,
+          path: quarantinePath(task.day, dataType, 'tardis', task.exchange, task.symbol),
+          footer: { ...footerBase, dataset: QUARANTINE, instrumentKey: singleKey, sortedBy: ['line_number'] },
+          timestampColumn: 'none',
+        }),
+      );
+    }
+    if (req.signal?.aborted) throw new CancelledError();
+    for (const s of staged) await publishStaged(ctx.catalog, s);
+    const files = staged.map((s) => s.path);
+    const rawBytes = staged.reduce((n, s) => n + s.record.bytes, 0);
+    await ctx.catalog.commitFiles(files, {
+      key: task,
+      result: {
+        status: 'done',
+        sourceUrl: url,
+        sourceChecksum: download.sha256,
+        sourceBytes: download.bytes,
+        rows: parsed.rows,
+        badRows: parsed.badRows,
+        badExamples: parsed.examples,
+        outputs: files,
+      },
+    });
+    return { outcome: 'done', rows: parsed.rows, bytes: rawBytes, badRows: parsed.badRows, files, examples: parsed.examples };
+  } catch (err) {
+    for (const s of staged) await s.pending.abort().catch(() => {});
+    throw err;
+  } finally {
+    await sorter.close();
+  }
+}
+
+interface Partition {
+  key: string;
+  batches: AsyncIterable<ColumnBatch>;
+}
+
+/**
+ * Split a stream sorted by instrument_key into consecutive partitions (by `partitionOf(key)`), one at
+ * a time: the consumer must finish a partition's batches before asking for the next partition.
+ */
+async function* partitionSorted(
+  source: AsyncIterable<ColumnBatch>,
+  partitionOf: (key: string) => string,
+): AsyncGenerator<Partition> {
+  const it = source[Symbol.asyncIterator]();
+  let pending: ColumnBatch | null = null;
+  let exhausted = false;
+  const cache = new Map<string, string>();
+  const partAt = (b: ColumnBatch, i: number): string => {
+    const col = b.columns.instrument_key as DictColumn;
+    const k = col.dictionary[col.indices[i]!]!;
+    let p = cache.get(k);
+    if (p === undefined) {
+      p = partitionOf(k);
+      cache.set(k, p);
+    }
+    return p;
+  };
+  const pull = async (): Promise<ColumnBatch | null> => {
+    if (pending) {
+      const b = pending;
+      pending = null;
+      return b;
+    }
+    if (exhausted) return null;
+    const r = await it.next();
+    if (r.done) {
+      exhausted = true;
+      return null;
+    }
+    return r.value;
+  };
+  while (true) {
+    let first = await pull();
+    while (first && first.length === 0) first = await pull();
+    if (!first) return;
+    const key = partAt(first, 0);
+    pending = first;
+    let finished = false;
+    const batches = async function* () {
+      while (!finished) {
+        const b = await pull();
+        if (!b) {
+          finished = true;
+          return;
+        }
+        let end = 0;
+        while (end < b.length && partAt(b, end) === key) end++;
+        if (end === b.length) {
+          yield b;
+          continue;
+        }
+        finished = true;
+        if (end > 0) yield sliceBatch(b, 0, end);
+        pending = sliceBatch(b, end, b.length);
+        return;
+      }
+    };
+    yield { key, batches: batches() };
+    // Drain anything the consumer left of this partition.
+    if (!finished) for await (const _ of batches()) void _;
+  }
+}
+
+/** Download `url` and feed the gunzipped bytes to `consume`, honouring backpressure both ways. */
+async function streamGunzipped(
+  url: string,
+  req: IngestRequest,
+  ctx: IngestContext,
+  onBytes: (n: number) => void,
+  consume: (chunk: Uint8Array) => void | Promise<void>,
+): Promise<{ sha256: string; bytes: number; generated: boolean }> {
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  let gzError: unknown = null;
+  const consumer = (async () => {
+    for await (const chunk of gunzip) await consume(chunk as Buffer);
+  })();
+  consumer.catch((err) => {
+    gzError ??= err;
+  });
+  gunzip.on('error', (err) => {
+    gzError ??= err;
+  });
+  let received = 0;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const res = await downloadDataset(url, {
+      apiKey: ctx.config.tardis.apiKey,
+      maxRetries: ctx.config.tardis.maxRetries,
+      baseDelayMs: ctx.config.tardis.retryBaseDelayMs,
+      maxDelayMs: ctx.config.tardis.retryMaxDelayMs,
+      signal: controller.signal,
+      onChunk: async (chunk: Uint8Array) => {
+        if (gzError) throw gzipProblem(gzError, url);
+        received += chunk.length;
+        onBytes(received);
+        if (!gunzip.write(chunk)) {
+          await Promise.race([once(gunzip, 'drain'), consumer.then(() => undefined)]);
+        }
+        if (gzError) throw gzipProblem(gzError, url);
+      },
+    });
+    gunzip.end();
+    await consumer.catch(() => {});
+    if (gzError) throw gzipProblem(gzError, url);
+    return { sha256: res.sha256, bytes: res.bytes, generated: res.generated };
+  } catch (err) {
+    gunzip.destroy();
+    await consumer.catch(() => {});
+    if (gzError && !(err instanceof TicklakeError && err.code !== 'INTERNAL')) throw gzipProblem(gzError, url);
+    throw err instanceof TicklakeError ? err : gzipProblem(gzError ?? err, url);
+  } finally {
+    req.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Read the footer of a lake file (for `catalog rebuild` and `ls --verify`). */
+export async function readFooter(storage: Storage, path: string) {
+  const src = await storage.openRead(path);
+  try {
+    const reader = await ParquetReader.open(src, path);
+    return { footer: decodeFooter(reader.metadata.keyValueMetadata), size: src.size };
+  } finally {
+    await src.close();
+  }
+}
+
+export function defaultTmpDir(storage: Storage): string {
+  return storage.isLocal ? join((storage as unknown as { root: string }).root, '_staging') : join(process.env.TMPDIR ?? '/tmp');
+}
