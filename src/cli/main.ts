@@ -44,6 +44,13 @@ export function buildProgram(o: Out, setExit: (code: number) => void): Command {
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], o: Out = processOut): Promise<number> {
+  if (o === processOut) {
+    // `ticklake query ... | head` closes the pipe early: that is not an error.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   let code = 0;
   const program = buildProgram(o, (c) => {
     code = c;

@@ -81,7 +81,15 @@ export async function generateTardisDataset(options: GenerateDatasetOptions): Pr
   if (Number.isNaN(dayStartUs)) throw new RangeError(`invalid day "${day}"`);
 
   const fileSymbol = tardisFileSymbol(symbol);
-  const file = path.join(options.dir, exchange, dataType, m[1] ?? '', m[2] ?? '', m[3] ?? '', `${fileSymbol}.csv.gz`);
+  const file = path.join(
+    options.dir,
+    exchange,
+    dataType,
+    m[1] ?? '',
+    m[2] ?? '',
+    m[3] ?? '',
+    `${fileSymbol}.csv.gz`,
+  );
   const sidecarPath = `${file}.generated.json`;
   await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
@@ -184,7 +192,7 @@ class LineOut {
 
   /** 0 <= n < 10^8, no padding. */
   private small(value: number): void {
-    let n = value | 0;
+    const n = value | 0;
     let digits = 1;
     for (let t = 10; n >= t && digits < 8; t *= 10) digits++;
     this.padded(n, digits);
@@ -394,7 +402,14 @@ function profileFor(exchange: string, symbol: string): Profile {
     liquidationIds: true,
   };
   if (exchange === 'binance-futures' || exchange === 'binance-delivery') {
-    return { ...base, priceDecimals: 1, tickUnits: 1, amountDecimals: 3, typicalLots: 20, liquidationIds: false };
+    return {
+      ...base,
+      priceDecimals: 1,
+      tickUnits: 1,
+      amountDecimals: 3,
+      typicalLots: 20,
+      liquidationIds: false,
+    };
   }
   if (exchange.startsWith('binance')) {
     return { ...base, amountDecimals: 5, typicalLots: 150, liquidationIds: false };
@@ -594,6 +609,30 @@ class Book {
     }
   }
 
+  /**
+   * Make sure `n` levels sit within `n * 4` ticks of the best on both sides, adding deeper ones where
+   * the book got thin (liquidity arriving far from the top). Not for the incremental feed: silent.
+   */
+  ensureDepth(n: number): void {
+    for (const bid of [true, false]) {
+      const book = bid ? this.bids : this.asks;
+      const stepDir = bid ? -1 : 1;
+      let price = bid ? this.bestBid : this.bestAsk;
+      let found = 0;
+      let last = price;
+      for (let i = 0; i < n * 4 && found < n; i++, price += stepDir) {
+        if (book.has(price)) {
+          found++;
+          last = price;
+        }
+      }
+      for (; found < n; found++) {
+        last += stepDir * this.rng.int(1, 2);
+        book.set(last, this.levelLots(n));
+      }
+    }
+  }
+
   /** Up to `n` levels from the best: fills prices/lots, returns how many were found. */
   top(bid: boolean, n: number, prices: number[], lots: number[]): number {
     const book = bid ? this.bids : this.asks;
@@ -760,6 +799,7 @@ async function genSnapshots(ctx: GenContext, levels: number): Promise<void> {
     clock.advance(ctx.rows - written);
     const changes = rng.count(0.3, 12);
     for (let i = 0; i < changes; i++) book.mutate(levels / 2);
+    book.ensureDepth(levels);
     const na = book.top(false, levels, ap, al);
     const nb = book.top(true, levels, bp, bl);
     // ...,asks[i].price,asks[i].amount,bids[i].price,bids[i].amount for each level
@@ -927,7 +967,11 @@ function optionChain(rng: Rng, dayStartUs: number, underlying: string, spot: num
   }
   // Drop duplicate strikes produced by the wider wings.
   const seen = new Set<string>();
-  return specs.filter((s) => (seen.has(s.symbol) ? false : (seen.add(s.symbol), true)));
+  return specs.filter((s) => {
+    if (seen.has(s.symbol)) return false;
+    seen.add(s.symbol);
+    return true;
+  });
 }
 
 function normCdf(x: number): number {
@@ -935,7 +979,10 @@ function normCdf(x: number): number {
   const z = Math.abs(x) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * z);
   const erf =
-    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-z * z);
   return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
 
@@ -1054,12 +1101,20 @@ function venueSamples(exchange: string): VenueSample[] {
       ];
     case 'deribit':
       return [
-        { symbol: 'BTC-PERPETUAL', type: 'perpetual', dataTypes: [...BOOK_TYPES, 'derivative_ticker', 'liquidations'] },
+        {
+          symbol: 'BTC-PERPETUAL',
+          type: 'perpetual',
+          dataTypes: [...BOOK_TYPES, 'derivative_ticker', 'liquidations'],
+        },
         { symbol: 'OPTIONS', type: 'option', dataTypes: ['options_chain'] },
       ];
     case 'bitmex':
       return [
-        { symbol: 'XBTUSD', type: 'perpetual', dataTypes: [...BOOK_TYPES, 'derivative_ticker', 'liquidations'] },
+        {
+          symbol: 'XBTUSD',
+          type: 'perpetual',
+          dataTypes: [...BOOK_TYPES, 'derivative_ticker', 'liquidations'],
+        },
       ];
     case 'coinbase':
       return [{ symbol: 'BTC-USD', type: 'spot', dataTypes: BOOK_TYPES }];

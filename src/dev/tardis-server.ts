@@ -163,7 +163,7 @@ export async function startTardisServer(options: TardisServerOptions): Promise<T
     }
 
     const m = DATASET_PATH.exec(urlPath);
-    if (!m || !m.slice(1).every((s) => safeSegment(s ?? ''))) return notFound(res, urlPath);
+    if (m === null || !m.slice(1).every((s) => safeSegment(s ?? ''))) return notFound(res, urlPath);
     const [, exchange = '', dataType = '', yyyy = '', mm = '', dd = '', file = ''] = m;
 
     if (keys !== undefined && dd !== '01') {
@@ -204,7 +204,9 @@ export async function startTardisServer(options: TardisServerOptions): Promise<T
     let status = 200;
     const ifRange = req.headers['if-range'];
     const useRange =
-      range !== undefined && !(fault && 'ignoreRange' in fault) && (ifRange === undefined || ifRange === etag);
+      range !== undefined &&
+      !(fault && 'ignoreRange' in fault) &&
+      (ifRange === undefined || ifRange === etag);
     if (useRange) {
       const r = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
       const a = r?.[1] ?? '';

@@ -3,7 +3,7 @@
  * timestamp order, as an Apache Arrow Table. Row groups outside the range are skipped using the
  * footer statistics; only the requested columns are read.
  */
-import { Table } from 'apache-arrow';
+import { type Data, makeData, RecordBatch, Struct, Table } from 'apache-arrow';
 import type { Catalog, FileRecord } from '../catalog/types.js';
 import { batchToArrow, int64ToFloat64 } from '../columns/arrow.js';
 import { concatBatches, sliceBatch, takeBatch } from '../columns/ops.js';
@@ -104,11 +104,31 @@ export async function readTicks(ctx: ReadContext, req: ReadRequest): Promise<Tab
   if (pieces.length === 0) {
     table = batchToArrow(emptyBatch(outSchema), outSchema);
   } else if (ordered) {
-    table = pieces.length === 1 ? pieces[0]!.table : new Table(pieces.flatMap((p) => p.table.batches));
+    table = pieces.length === 1 ? pieces[0]!.table : concatTables(pieces.map((p) => p.table));
   } else {
     table = await mergeByTimestamp(ctx.storage, files, readCols, fromUs, toUs, schema);
   }
   return wanted.length === readCols.length ? table : table.select(wanted);
+}
+
+/**
+ * Concatenate tables with the same columns (zero copy). Each file's dictionary columns carry their own
+ * Arrow dictionary id, so batches are re-labelled with the first table's field types.
+ */
+export function concatTables(tables: readonly Table[]): Table {
+  const schema = tables[0]!.schema;
+  const batches: RecordBatch[] = [];
+  for (const t of tables) {
+    for (const b of t.batches) {
+      const children = schema.fields.map((f) => {
+        const child = b.getChild(f.name)!.data[0]! as Data;
+        return child.type === f.type ? child : child.clone(f.type);
+      });
+      const struct = makeData({ type: new Struct(schema.fields), length: b.numRows, nullCount: 0, children });
+      batches.push(new RecordBatch(schema, struct));
+    }
+  }
+  return new Table(schema, batches);
 }
 
 function emptyBatch(schema: Schema): ColumnBatch {

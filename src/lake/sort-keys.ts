@@ -198,7 +198,7 @@ function packedSort(
     const d = v[perm === null ? j : perm[j]!]! - min;
     const hi = Math.floor(d / hiDiv);
     u32[2 * j + 1] = hi;
-    u32[2 * j] = (d - hi * hiDiv) * loScale + (n - 1 - j);
+    u32[2 * j] = (d - hi * hiDiv) * loScale + j;
   }
   lanes.sort();
   const mask = loScale - 1;

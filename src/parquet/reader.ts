@@ -718,9 +718,16 @@ function decodeDictionary(plan: ColumnPlan, page: Uint8Array, count: number): Di
     default: {
       const bytes = count * plan.width;
       if (bytes > page.length) throw new EncodingError('dictionary page too short');
-      return { size: count, words: new Int32Array(page.slice(0, bytes).buffer) };
+      return { size: count, words: new Int32Array(copyBytes(page, 0, bytes).buffer) };
     }
   }
+}
+
+/** A copy of `buf[start..end)` in its own ArrayBuffer (`Buffer#slice` would return a view). */
+function copyBytes(buf: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(buf.subarray(start, end));
+  return out;
 }
 
 function dictionaryFromStrings(strings: string[]): DictionaryValues {
@@ -859,7 +866,7 @@ function decodeValues(
     src =
       at % 4 === 0
         ? new Int32Array(page.buffer, at, nonNull * wpv)
-        : new Int32Array(page.slice(p, p + bytes).buffer);
+        : new Int32Array(copyBytes(page, p, p + bytes).buffer);
   }
   const out: Int32Array = b.floats ? new Int32Array(b.floats.buffer) : b.words!;
   if (pageValidity === null) {

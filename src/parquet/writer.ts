@@ -716,12 +716,13 @@ function columnStats(col: Column, validity: Uint8Array | null, rows: number): Ch
         }
         const s = o[i]!;
         const e = o[i + 1]!;
-        if (compareBytes(data, s, e, data, o[minRow]!, o[minRow + 1]!) < 0) minRow = i;
-        else if (compareBytes(data, s, e, data, o[maxRow]!, o[maxRow + 1]!) > 0) maxRow = i;
+        // Max first: sorted / increasing ids then need one comparison per row.
+        if (compareBytes(data, s, e, data, o[maxRow]!, o[maxRow + 1]!) > 0) maxRow = i;
+        else if (compareBytes(data, s, e, data, o[minRow]!, o[minRow + 1]!) < 0) minRow = i;
       }
       if (minRow < 0) return none;
-      const mn = data.slice(o[minRow]!, o[minRow + 1]!);
-      const mx = data.slice(o[maxRow]!, o[maxRow + 1]!);
+      const mn = new Uint8Array(data.subarray(o[minRow]!, o[minRow + 1]!));
+      const mx = new Uint8Array(data.subarray(o[maxRow]!, o[maxRow + 1]!));
       return {
         min: textDecoder.decode(mn),
         max: textDecoder.decode(mx),

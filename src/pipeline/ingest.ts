@@ -8,6 +8,7 @@
  * (unless `force`); with `force`, a vendor file whose checksum equals the recorded one is not rewritten.
  */
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Catalog, TaskKey, TaskResult } from '../catalog/types.js';
@@ -29,6 +30,7 @@ import { decodeFooter } from '../lake/footer.js';
 import { quarantinePath, rawTickPath, RAW_TICK_DATA, QUARANTINE } from '../lake/layout.js';
 import { publishStaged, repairIntents, stageLakeFile, type StagedFile } from '../lake/publish.js';
 import { ExternalSorter } from '../lake/sort.js';
+import { LocalStorage, STAGING_DIR } from '../lake/local-storage.js';
 import type { Storage } from '../lake/storage.js';
 import { CANONICAL_SCHEMAS, type DataType, DATA_TYPES, isDataType, RAW_SCHEMA_VERSION, sortKeyOf } from '../schema/datasets.js';
 import { createTardisCsvParser } from '../sources/tardis/csv.js';
@@ -583,6 +585,11 @@ export async function readFooter(storage: Storage, path: string) {
   }
 }
 
+/**
+ * Where sort runs spill: the lake's own staging folder for a local lake (same disk, cleaned by
+ * `cleanupStaging` once this process is gone, hence the pid prefix), else the OS temp dir.
+ */
 export function defaultTmpDir(storage: Storage): string {
-  return storage.isLocal ? join((storage as unknown as { root: string }).root, '_staging') : join(process.env.TMPDIR ?? '/tmp');
+  const base = storage instanceof LocalStorage ? join(storage.root, STAGING_DIR) : tmpdir();
+  return join(base, `${process.pid}-sort`);
 }

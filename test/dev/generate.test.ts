@@ -57,7 +57,15 @@ describe('generateTardisDataset', () => {
     ({ dir, cleanup } = await tempDir('gen'));
     for (const dataType of DATA_TYPES) {
       const [exchange, symbol] = SYMBOL[dataType];
-      const res = await generateTardisDataset({ dir, exchange, dataType, symbol, day: DAY, rows: ROWS, seed: 42 });
+      const res = await generateTardisDataset({
+        dir,
+        exchange,
+        dataType,
+        symbol,
+        day: DAY,
+        rows: ROWS,
+        seed: 42,
+      });
       expect(res.rows).toBe(ROWS);
       files.set(dataType, { gz: await readFile(res.path), path: res.path, sidecar: res.sidecarPath });
     }
@@ -103,7 +111,15 @@ describe('generateTardisDataset', () => {
     expect(outOfOrder).toBeLessThan(rows.length * 0.1);
 
     const sidecar = JSON.parse(await readFile(f.sidecar, 'utf8'));
-    expect(sidecar).toMatchObject({ generator: 'ticklake', seed: 42, rows: ROWS, dataType, exchange, symbol, day: DAY });
+    expect(sidecar).toMatchObject({
+      generator: 'ticklake',
+      seed: 42,
+      rows: ROWS,
+      dataType,
+      exchange,
+      symbol,
+      day: DAY,
+    });
   });
 
   it('is deterministic for a seed and differs across seeds', async () => {
@@ -111,7 +127,15 @@ describe('generateTardisDataset', () => {
     const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
     for (const dataType of DATA_TYPES) {
       const [exchange, symbol] = SYMBOL[dataType];
-      const again = await generateTardisDataset({ dir: d2, exchange, dataType, symbol, day: DAY, rows: ROWS, seed: 42 });
+      const again = await generateTardisDataset({
+        dir: d2,
+        exchange,
+        dataType,
+        symbol,
+        day: DAY,
+        rows: ROWS,
+        seed: 42,
+      });
       expect(sha(await readFile(again.path))).toBe(sha(files.get(dataType)?.gz ?? Buffer.alloc(0)));
     }
     const other = await generateTardisDataset({
@@ -149,7 +173,8 @@ describe('generateTardisDataset', () => {
       prevId = id;
       sides.add(col(row, 'side'));
       const price = col(row, 'price');
-      if (Math.round(Number(price) * 10) / 10 !== Number(price)) problems.push(`price ${price} off the 0.1 grid`);
+      if (Math.round(Number(price) * 10) / 10 !== Number(price))
+        problems.push(`price ${price} off the 0.1 grid`);
       if (!(Number(col(row, 'amount')) > 0)) problems.push(`amount ${col(row, 'amount')}`);
       const ts = Number(col(row, 'timestamp'));
       if (ts % 1000 !== 0) problems.push(`timestamp ${ts} not on the ms clock`);
@@ -163,7 +188,10 @@ describe('generateTardisDataset', () => {
   });
 
   it('incremental_book_L2: a snapshot run, then updates with removals, never a crossed book', () => {
-    const { rows, col } = parse(files.get('incremental_book_L2')?.gz ?? Buffer.alloc(0), 'incremental_book_L2');
+    const { rows, col } = parse(
+      files.get('incremental_book_L2')?.gz ?? Buffer.alloc(0),
+      'incremental_book_L2',
+    );
     const firstUpdate = rows.findIndex((r) => col(r, 'is_snapshot') === 'false');
     expect(firstUpdate).toBeGreaterThan(10);
     expect(rows.slice(firstUpdate).every((r) => col(r, 'is_snapshot') === 'false')).toBe(true);
@@ -208,7 +236,8 @@ describe('generateTardisDataset', () => {
         if (a !== '' && !(Number(col(r, `asks[${i}].amount`)) > 0)) problems.push('ask amount');
         if (b !== '' && !(Number(col(r, `bids[${i}].amount`)) > 0)) problems.push('bid amount');
       }
-      if (asks.length !== levels || bids.length !== levels) problems.push(`thin book ${asks.length}/${bids.length}`);
+      if (asks.length !== levels || bids.length !== levels)
+        problems.push(`thin book ${asks.length}/${bids.length}`);
       for (let i = 1; i < levels; i++) {
         if (!((asks[i] ?? 0) > (asks[i - 1] ?? 0))) problems.push(`asks not ascending: ${asks}`);
         if (!((bids[i] ?? 0) < (bids[i - 1] ?? 0))) problems.push(`bids not descending: ${bids}`);
@@ -218,25 +247,26 @@ describe('generateTardisDataset', () => {
     expect(problems.slice(0, 5)).toEqual([]);
   });
 
-  it.each(['quotes', 'book_ticker'] as const)('%s: bid < ask, positive sizes, top changes each row', (dataType) => {
-    const { rows, col } = parse(files.get(dataType)?.gz ?? Buffer.alloc(0), dataType);
-    let prev = '';
-    for (const r of rows) {
-      expect(Number(col(r, 'bid_price'))).toBeLessThan(Number(col(r, 'ask_price')));
-      expect(Number(col(r, 'bid_amount'))).toBeGreaterThan(0);
-      expect(Number(col(r, 'ask_amount'))).toBeGreaterThan(0);
-      const top = r.slice(4).join(',');
-      expect(top).not.toBe(prev);
-      prev = top;
-    }
-  });
+  it.each(['quotes', 'book_ticker'] as const)(
+    '%s: bid < ask, positive sizes, top changes each row',
+    (dataType) => {
+      const { rows, col } = parse(files.get(dataType)?.gz ?? Buffer.alloc(0), dataType);
+      let prev = '';
+      for (const r of rows) {
+        expect(Number(col(r, 'bid_price'))).toBeLessThan(Number(col(r, 'ask_price')));
+        expect(Number(col(r, 'bid_amount'))).toBeGreaterThan(0);
+        expect(Number(col(r, 'ask_amount'))).toBeGreaterThan(0);
+        const top = r.slice(4).join(',');
+        expect(top).not.toBe(prev);
+        prev = top;
+      }
+    },
+  );
 
   it('derivative_ticker: funding every 8 h, rates and some empty fields', () => {
     const { rows, col } = parse(files.get('derivative_ticker')?.gz ?? Buffer.alloc(0), 'derivative_ticker');
     const fundings = new Set(rows.map((r) => col(r, 'funding_timestamp')));
-    expect([...fundings].sort()).toEqual(
-      [8, 16, 24].map((h) => String(DAY_START + h * 3_600_000_000)),
-    );
+    expect([...fundings].sort()).toEqual([8, 16, 24].map((h) => String(DAY_START + h * 3_600_000_000)));
     for (const r of rows) {
       expect(Number(col(r, 'funding_timestamp'))).toBeGreaterThan(Number(col(r, 'timestamp')));
       expect(Math.abs(Number(col(r, 'funding_rate')))).toBeLessThan(0.01);
@@ -287,13 +317,33 @@ describe('generateTardisDataset', () => {
     try {
       const url = tardisDatasetUrl(server.url, 'binance-futures', 'trades', DAY, 'BTCUSDT');
       const parts: Buffer[] = [];
-      const res = await downloadDataset(url, { apiKey: 'k', onChunk: (c) => void parts.push(Buffer.from(c)) });
+      const res = await downloadDataset(url, {
+        apiKey: 'k',
+        onChunk: (c) => void parts.push(Buffer.from(c)),
+      });
       expect(res.generated).toBe(true);
       const text = gunzipSync(Buffer.concat(parts)).toString();
       expect(text.startsWith('exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n')).toBe(true);
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('generateTardisDataset edge sizes', () => {
+  it.each([0, 1, 7])('writes exactly %i rows for every data type', async (rows) => {
+    const { dir, cleanup } = await tempDir('edge');
+    for (const dataType of DATA_TYPES) {
+      const [exchange, symbol] = SYMBOL[dataType];
+      const res = await generateTardisDataset({ dir, exchange, dataType, symbol, day: DAY, rows, seed: 1 });
+      const lines = gunzipSync(await readFile(res.path))
+        .toString()
+        .split('\n');
+      expect(lines.at(-1)).toBe('');
+      expect(lines.length - 2).toBe(rows);
+      expect(lines[0]).toBe(tardisCsvColumns(dataType).join(','));
+    }
+    await cleanup();
   });
 });
 

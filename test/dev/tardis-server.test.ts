@@ -1,7 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { faultSequence, runTardisServerCommand, startTardisServer, type TardisServer } from '../../src/dev/tardis-server.js';
+import {
+  faultSequence,
+  runTardisServerCommand,
+  startTardisServer,
+  type TardisServer,
+} from '../../src/dev/tardis-server.js';
 import { noise, putDataset, tempDir } from '../tardis-http/fixtures.js';
 
 describe('local Tardis server', () => {
@@ -95,7 +100,11 @@ describe('local Tardis server', () => {
 
   it('logs requests and plays faults in order per path', async () => {
     plan = faultSequence({
-      [filePath]: [{ status: 503 }, { status: 429, retryAfter: 7 }, { truncateTo: 10, contentLength: 'matching' }],
+      [filePath]: [
+        { status: 503 },
+        { status: 429, retryAfter: 7 },
+        { truncateTo: 10, contentLength: 'matching' },
+      ],
     });
     server.requests.length = 0;
     expect((await get(filePath)).status).toBe(503);

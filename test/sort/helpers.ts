@@ -5,7 +5,13 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BoolBuilder, DictBuilder, Float64Builder, Int32Builder, Utf8Builder } from '../../src/columns/builders.js';
+import {
+  BoolBuilder,
+  DictBuilder,
+  Float64Builder,
+  Int32Builder,
+  Utf8Builder,
+} from '../../src/columns/builders.js';
 import { sliceBatch, valueAt } from '../../src/columns/ops.js';
 import type { Column, ColumnBatch, Schema } from '../../src/columns/types.js';
 
@@ -38,13 +44,24 @@ export const MIXED_SCHEMA: Schema = {
 };
 
 const SIDES = ['buy', 'sell', 'unknown'];
-const INSTRUMENTS = ['DERIBIT:OPTION:BTC-1', 'DERIBIT:OPTION:BTC-10', 'DERIBIT:OPTION:BTC-2', 'DERIBIT:OPTION:ÉTH-3', 'A'];
+const INSTRUMENTS = [
+  'DERIBIT:OPTION:BTC-1',
+  'DERIBIT:OPTION:BTC-10',
+  'DERIBIT:OPTION:BTC-2',
+  'DERIBIT:OPTION:ÉTH-3',
+  'A',
+];
 
 /**
  * `n` rows with timestamps from `ts(i)`, the other columns random with ~10% nulls. Dictionaries are
  * built per batch in a shuffled order, so the sorter has to re-key them.
  */
-export function mixedRows(n: number, ts: (i: number) => number, seed: number, batchSizes: readonly number[]): ColumnBatch[] {
+export function mixedRows(
+  n: number,
+  ts: (i: number) => number,
+  seed: number,
+  batchSizes: readonly number[],
+): ColumnBatch[] {
   const r = rng(seed);
   const out: ColumnBatch[] = [];
   let row = 0;
@@ -58,7 +75,10 @@ export function mixedRows(n: number, ts: (i: number) => number, seed: number, ba
     const price = new Float64Builder('float64', size);
     const level = new Int32Builder(size);
     const snap = new BoolBuilder(size);
-    const ik = new DictBuilder([...INSTRUMENTS].sort(() => r() - 0.5), size);
+    const ik = new DictBuilder(
+      [...INSTRUMENTS].sort(() => r() - 0.5),
+      size,
+    );
     for (let i = 0; i < size; i++) {
       const g = row + i;
       t.append(ts(g));
@@ -108,7 +128,11 @@ function isNullish(v: Value): boolean {
 }
 
 /** Reference order: keys left to right, strings in UTF-8 byte order, nulls/NaN last, stable. */
-export function referenceSort(schema: Schema, sortKey: readonly string[], rows: readonly Value[][]): Value[][] {
+export function referenceSort(
+  schema: Schema,
+  sortKey: readonly string[],
+  rows: readonly Value[][],
+): Value[][] {
   const pos = sortKey.map((k) => schema.fields.findIndex((f) => f.name === k));
   const idx = rows.map((_, i) => i);
   idx.sort((a, b) => {
@@ -130,6 +154,27 @@ export function referenceSort(schema: Schema, sortKey: readonly string[], rows: 
     return 0;
   });
   return idx.map((i) => rows[i]!);
+}
+
+/**
+ * Row-for-row equality that fails fast with the first differing row (a full diff of thousands of
+ * rows takes the test runner minutes).
+ */
+export function firstDifference(actual: readonly Value[][], expected: readonly Value[][]): unknown {
+  const n = Math.max(actual.length, expected.length);
+  for (let i = 0; i < n; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (
+      a === undefined ||
+      e === undefined ||
+      a.length !== e.length ||
+      a.some((v, j) => !Object.is(v, e[j]))
+    ) {
+      return { row: i, actual: a, expected: e };
+    }
+  }
+  return null;
 }
 
 export async function collect(it: AsyncIterable<ColumnBatch>): Promise<ColumnBatch[]> {

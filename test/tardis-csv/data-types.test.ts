@@ -148,4 +148,27 @@ describe('generated file of each data type → canonical schema', () => {
     }
     expect(got.resolved.sort()).toEqual([...new Set(text.symbol)].sort());
   });
+
+  it('a grouped file with thousands of interleaved symbols resolves each once (byte-keyed cache)', async () => {
+    const header = tardisCsvColumns('options_chain').join(',');
+    const lines = [header];
+    const rest = ',1,2,3,4,5,6,7,8,9,10,SYN.BTC,11,12,13,14,15,16';
+    for (let round = 0; round < 3; round++) {
+      for (let k = 0; k < 3000; k++) {
+        const t = BASE_US + round * 1_000_000 + k;
+        lines.push(
+          `deribit,BTC-${k}-${k % 2 ? 'C' : 'P'},${t},${t},${k % 2 ? 'call' : 'put'},${k},${t}${rest}`,
+        );
+      }
+    }
+    const got = await parse(`${lines.join('\n')}\n`, 'options_chain', 65_536, { maxBadRowShare: 0 });
+    expect(got.summary.rows).toBe(9000);
+    expect(got.resolved).toHaveLength(3000);
+    expect(got.summary.symbols).toHaveLength(3000);
+    for (const i of [0, 1, 2999, 3000, 4567, 8999]) {
+      const k = i % 3000;
+      expect(valueAt(got.batch.columns.instrument_key!, i)).toBe(keyOf(`BTC-${k}-${k % 2 ? 'C' : 'P'}`));
+      expect(valueAt(got.batch.columns.strike_price!, i)).toBe(k);
+    }
+  });
 });

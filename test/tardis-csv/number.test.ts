@@ -3,7 +3,7 @@
  * and nasty shapes, through `parseDecimal` (fast path + fallback) and through the CSV hot loop.
  */
 import { describe, expect, it } from 'vitest';
-import { parseDecimal, parseTimestamp } from '../../src/sources/tardis/csv-number.js';
+import { fastTimestamp, parseDecimal, parseTimestamp, scanEnd } from '../../src/sources/tardis/csv-number.js';
 import { parse } from './helpers.js';
 
 /** Small deterministic PRNG (mulberry32). */
@@ -213,6 +213,23 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp(b('0'), 0, 1)).toBe(0);
     for (const t of ['', '-1', '1.5', '1e15', '12345678901234567', ' 1', 'abc']) {
       expect(parseTimestamp(b(t), 0, t.length), t).toBeUndefined();
+    }
+  });
+});
+
+describe('fastTimestamp (hot loop)', () => {
+  it('agrees with BigInt on 200,000 random digit strings of 1..17 digits', () => {
+    const r = rng(3);
+    for (let i = 0; i < 200_000; i++) {
+      const len = 1 + Math.floor(r() * 17);
+      let t = '';
+      for (let j = 0; j < len; j++) t += String(Math.floor(r() * 10));
+      if (r() < 0.1) t = String(9007199254740980 + Math.floor(r() * 30));
+      const buf = Buffer.from(`${t},`);
+      const got = fastTimestamp(buf, 0);
+      const want = t.length <= 16 && BigInt(t) < 2n ** 53n ? Number(BigInt(t)) : -1;
+      if (got !== want) expect(got, t).toBe(want);
+      if (got >= 0 && scanEnd !== t.length) expect(scanEnd, t).toBe(t.length);
     }
   });
 });

@@ -12,23 +12,39 @@ import {
   VendorServerError,
 } from '../../src/errors.js';
 import { downloadDataset, type RetryInfo, tardisDatasetUrl } from '../../src/sources/tardis/datasets.js';
-import { collector, HAVE_REAL, NO_REAL_REASON, noise, putDataset, realTradesGz, tempDir } from './fixtures.js';
+import {
+  collector,
+  HAVE_REAL,
+  NO_REAL_REASON,
+  noise,
+  putDataset,
+  realTradesGz,
+  tempDir,
+} from './fixtures.js';
 
 const KEY = 'TD.sk-super-secret-key-0123456789';
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 describe('tardisDatasetUrl', () => {
   it('builds the vendor URL scheme exactly', () => {
-    expect(tardisDatasetUrl('https://datasets.tardis.dev/v1', 'binance', 'trades', '2024-03-07', 'btcusdt')).toBe(
-      'https://datasets.tardis.dev/v1/binance/trades/2024/03/07/BTCUSDT.csv.gz',
-    );
     expect(
-      tardisDatasetUrl('http://127.0.0.1:9/v1/', 'okex-swap', 'incremental_book_L2', '2021-12-31', 'BTC/USDT:SWAP'),
+      tardisDatasetUrl('https://datasets.tardis.dev/v1', 'binance', 'trades', '2024-03-07', 'btcusdt'),
+    ).toBe('https://datasets.tardis.dev/v1/binance/trades/2024/03/07/BTCUSDT.csv.gz');
+    expect(
+      tardisDatasetUrl(
+        'http://127.0.0.1:9/v1/',
+        'okex-swap',
+        'incremental_book_L2',
+        '2021-12-31',
+        'BTC/USDT:SWAP',
+      ),
     ).toBe('http://127.0.0.1:9/v1/okex-swap/incremental_book_L2/2021/12/31/BTC-USDT-SWAP.csv.gz');
     expect(tardisDatasetUrl('https://x/v1', 'deribit', 'options_chain', '2024-01-01', 'OPTIONS')).toBe(
       'https://x/v1/deribit/options_chain/2024/01/01/OPTIONS.csv.gz',
     );
-    expect(() => tardisDatasetUrl('https://x/v1', 'binance', 'trades', '2024-3-7', 'BTCUSDT')).toThrow(/YYYY-MM-DD/);
+    expect(() => tardisDatasetUrl('https://x/v1', 'binance', 'trades', '2024-3-7', 'BTCUSDT')).toThrow(
+      /YYYY-MM-DD/,
+    );
   });
 });
 
@@ -67,7 +83,13 @@ describe('downloadDataset against the local Tardis server', () => {
     const sink = collector();
     const res = await downloadDataset(url, { apiKey: KEY, onChunk: sink.onChunk });
     expect(sink.bytes().equals(gz)).toBe(true);
-    expect(res).toMatchObject({ bytes: gz.length, sha256: sha(gz), status: 200, generated: false, requests: 1 });
+    expect(res).toMatchObject({
+      bytes: gz.length,
+      sha256: sha(gz),
+      status: 200,
+      generated: false,
+      requests: 1,
+    });
     expect(res.etag).toMatch(/^".+"$/);
   });
   if (!HAVE_REAL) it.skip(`real file download: ${NO_REAL_REASON}`, () => {});
@@ -137,9 +159,11 @@ describe('downloadDataset against the local Tardis server', () => {
 
   it('429 until retries run out is VendorRateLimitError', async () => {
     withFaults({ [freePath]: [{ status: 429 }, { status: 429 }, { status: 429 }] });
-    const err = await downloadDataset(urlOf(freePath), { maxRetries: 2, baseDelayMs: 1, onChunk: () => {} }).catch(
-      (e: unknown) => e,
-    );
+    const err = await downloadDataset(urlOf(freePath), {
+      maxRetries: 2,
+      baseDelayMs: 1,
+      onChunk: () => {},
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VendorRateLimitError);
     expect(count(freePath)).toBe(3);
   });
@@ -221,14 +245,20 @@ describe('downloadDataset against the local Tardis server', () => {
     expect(sink.bytes().equals(big.subarray(prefix))).toBe(true);
     expect(res).toMatchObject({ bytes: big.length, sha256: sha(big), status: 206 });
     expect(server.requests[0]?.range).toBe(`bytes=${prefix}-`);
-    await expect(downloadDataset(urlOf(freePath), { resumeFrom: 10, onChunk: () => {} })).rejects.toThrow(/hash/);
+    await expect(downloadDataset(urlOf(freePath), { resumeFrom: 10, onChunk: () => {} })).rejects.toThrow(
+      /hash/,
+    );
   });
 
   it('resumeFrom at the end of the file completes without a body', async () => {
     withFaults({});
     const hash = createHash('sha256').update(big);
     const sink = collector();
-    const res = await downloadDataset(urlOf(freePath), { resumeFrom: big.length, hash, onChunk: sink.onChunk });
+    const res = await downloadDataset(urlOf(freePath), {
+      resumeFrom: big.length,
+      hash,
+      onChunk: sink.onChunk,
+    });
     expect(res).toMatchObject({ bytes: big.length, sha256: sha(big), status: 416 });
     expect(sink.bytes().length).toBe(0);
   });
@@ -247,9 +277,11 @@ describe('downloadDataset against the local Tardis server', () => {
 
   it('dropped connections without progress end in NetworkError', async () => {
     withFaults({ [freePath]: [{ dropAfterBytes: 0 }, { dropAfterBytes: 0 }, { dropAfterBytes: 0 }] });
-    const err = await downloadDataset(urlOf(freePath), { maxRetries: 2, baseDelayMs: 1, onChunk: () => {} }).catch(
-      (e: unknown) => e,
-    );
+    const err = await downloadDataset(urlOf(freePath), {
+      maxRetries: 2,
+      baseDelayMs: 1,
+      onChunk: () => {},
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
     expect(count(freePath)).toBe(3);
   });
@@ -289,9 +321,9 @@ describe('downloadDataset against the local Tardis server', () => {
     const ac = new AbortController();
     const t0 = Date.now();
     setTimeout(() => ac.abort(), 50);
-    await expect(downloadDataset(urlOf(freePath), { signal: ac.signal, onChunk: () => {} })).rejects.toBeInstanceOf(
-      CancelledError,
-    );
+    await expect(
+      downloadDataset(urlOf(freePath), { signal: ac.signal, onChunk: () => {} }),
+    ).rejects.toBeInstanceOf(CancelledError);
     expect(Date.now() - t0).toBeLessThan(2000);
 
     withFaults({ [freePath]: [{ status: 503 }] });
@@ -306,9 +338,24 @@ describe('downloadDataset against the local Tardis server', () => {
 
     const ac3 = new AbortController();
     ac3.abort();
-    await expect(downloadDataset(urlOf(freePath), { signal: ac3.signal, onChunk: () => {} })).rejects.toBeInstanceOf(
-      CancelledError,
-    );
+    await expect(
+      downloadDataset(urlOf(freePath), { signal: ac3.signal, onChunk: () => {} }),
+    ).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  it('reuses keep-alive connections for many downloads without listener leaks', async () => {
+    withFaults({});
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(String(w));
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 30; i++) await downloadDataset(urlOf(freePath), { onChunk: () => {} });
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+    expect(count(freePath)).toBe(30);
   });
 
   it('marks generated files (x-ticklake-generated: 1)', async () => {
@@ -327,21 +374,31 @@ describe('downloadDataset against the local Tardis server', () => {
     // rejected key
     withFaults({});
     seen.push(
-      await downloadDataset(urlOf(paidPath), { apiKey: `${KEY}x`, onChunk: () => {} }).catch((e: unknown) => e),
+      await downloadDataset(urlOf(paidPath), { apiKey: `${KEY}x`, onChunk: () => {} }).catch(
+        (e: unknown) => e,
+      ),
     );
     // server errors until retries run out
     withFaults({ [paidPath]: [{ status: 500 }, { status: 500 }] });
     seen.push(
-      await downloadDataset(urlOf(paidPath), { apiKey: KEY, maxRetries: 1, baseDelayMs: 1, onChunk: () => {}, onRetry }).catch(
-        (e: unknown) => e,
-      ),
+      await downloadDataset(urlOf(paidPath), {
+        apiKey: KEY,
+        maxRetries: 1,
+        baseDelayMs: 1,
+        onChunk: () => {},
+        onRetry,
+      }).catch((e: unknown) => e),
     );
     // network errors until retries run out
     withFaults({ [paidPath]: [{ dropAfterBytes: 0 }, { dropAfterBytes: 0 }] });
     seen.push(
-      await downloadDataset(urlOf(paidPath), { apiKey: KEY, maxRetries: 1, baseDelayMs: 1, onChunk: () => {}, onRetry }).catch(
-        (e: unknown) => e,
-      ),
+      await downloadDataset(urlOf(paidPath), {
+        apiKey: KEY,
+        maxRetries: 1,
+        baseDelayMs: 1,
+        onChunk: () => {},
+        onRetry,
+      }).catch((e: unknown) => e),
     );
     // cancelled mid-request
     withFaults({ [paidPath]: [{ delayMs: 2000 }] });
@@ -354,7 +411,9 @@ describe('downloadDataset against the local Tardis server', () => {
     );
     // a key with a newline is refused without echoing it
     seen.push(
-      await downloadDataset(urlOf(paidPath), { apiKey: `${KEY}\n`, onChunk: () => {} }).catch((e: unknown) => e),
+      await downloadDataset(urlOf(paidPath), { apiKey: `${KEY}\n`, onChunk: () => {} }).catch(
+        (e: unknown) => e,
+      ),
     );
     expect(seen.filter((e) => e instanceof Error)).toHaveLength(5);
     for (const e of seen) {

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../../src/errors.js';
-import { backoffDelay, parseRetryAfter, pLimit, Semaphore, safeUrl, sleep } from '../../src/sources/tardis/http.js';
+import {
+  backoffDelay,
+  parseRetryAfter,
+  pLimit,
+  Semaphore,
+  safeUrl,
+  sleep,
+} from '../../src/sources/tardis/http.js';
 
 describe('retry helpers', () => {
   it('parses Retry-After as seconds or an HTTP-date', () => {

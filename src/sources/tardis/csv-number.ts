@@ -37,6 +37,51 @@ export let scanEnd = 0;
  * The byte after the field must exist (the hot loop only scans newline-terminated lines).
  */
 export function fastDecimal(buf: Uint8Array, p: number): number {
+  // Common shape first, in int32 arithmetic: <= 9 integer digits and <= 9 fractional digits, no
+  // exponent. m = int * 10^k + frac is then exact (checked < 2^53) and m / 10^k is correctly rounded.
+  const start = p;
+  let b = buf[p]!;
+  let neg = false;
+  if (b === MINUS) {
+    neg = true;
+    b = buf[++p]!;
+  } else if (b === PLUS) {
+    b = buf[++p]!;
+  }
+  let ip = 0;
+  let n = 0;
+  let d = b - ZERO;
+  while (d >= 0 && d <= 9 && n < 9) {
+    ip = ip * 10 + d;
+    n++;
+    d = buf[++p]! - ZERO;
+  }
+  if (d >= 0 && d <= 9) return generalDecimal(buf, start);
+  let fp = 0;
+  let k = 0;
+  if (d === DOT - ZERO) {
+    d = buf[++p]! - ZERO;
+    while (d >= 0 && d <= 9 && k < 9) {
+      fp = fp * 10 + d;
+      k++;
+      d = buf[++p]! - ZERO;
+    }
+    if (d >= 0 && d <= 9) return generalDecimal(buf, start);
+  }
+  if (n + k === 0 || d === LOWER_E - ZERO || d === UPPER_E - ZERO) return generalDecimal(buf, start);
+  let r: number;
+  if (k === 0) r = ip;
+  else {
+    const m = ip * POW10[k]! + fp;
+    if (m >= TWO_POW_53) return generalDecimal(buf, start);
+    r = m / POW10[k]!;
+  }
+  scanEnd = p;
+  return neg ? -r : r;
+}
+
+/** The general exact fast path (any digit count, exponents); see fastDecimal. */
+function generalDecimal(buf: Uint8Array, p: number): number {
   let b = buf[p]!;
   let neg = false;
   if (b === MINUS) {
@@ -99,15 +144,26 @@ export function fastDecimal(buf: Uint8Array, p: number): number {
  * Returns -1 when there is no digit or the value is too large; the caller checks the stop byte.
  */
 export function fastTimestamp(buf: Uint8Array, p: number): number {
-  let b = buf[p]!;
-  const start = p;
-  let v = 0;
-  while (b >= ZERO && b <= NINE) {
-    v = v * 10 + (b - ZERO);
-    b = buf[++p]!;
+  // Two runs of <= 8 digits in int32 arithmetic; hi * 10^m + lo is exact below 2^53.
+  let hi = 0;
+  let n = 0;
+  let d = buf[p]! - ZERO;
+  while (d >= 0 && d <= 9 && n < 8) {
+    hi = hi * 10 + d;
+    n++;
+    d = buf[++p]! - ZERO;
   }
-  const n = p - start;
-  if (n === 0 || n > 16 || v >= TWO_POW_53) return -1;
+  if (n === 0) return -1;
+  let lo = 0;
+  let m = 0;
+  while (d >= 0 && d <= 9 && m < 8) {
+    lo = lo * 10 + d;
+    m++;
+    d = buf[++p]! - ZERO;
+  }
+  if (d >= 0 && d <= 9) return -1;
+  const v = m === 0 ? hi : hi * POW10[m]! + lo;
+  if (v >= TWO_POW_53) return -1;
   scanEnd = p;
   return v;
 }

@@ -46,7 +46,7 @@
  *   `timestamp` never decreased; min/maxTimestamp are over `timestamp`.
  */
 import type { Column, ColumnBatch, Validity } from '../../columns/types.js';
-import { CorruptedSourceError, TooManyBadRowsError } from '../../errors.js';
+import { CorruptedSourceError, TooManyBadRowsError, UsageError } from '../../errors.js';
 import type { DataType } from '../../schema/datasets.js';
 import { ByteDict } from './csv-dict.js';
 import { fastDecimal, fastTimestamp, parseDecimal, parseTimestamp, scanEnd } from './csv-number.js';
@@ -65,6 +65,7 @@ import {
   OP_UTF8,
   planFor,
 } from './csv-plan.js';
+import { FieldSplitter } from './csv-split.js';
 
 export interface TardisCsvParserOptions {
   dataType: DataType;
@@ -72,7 +73,10 @@ export interface TardisCsvParserOptions {
   source: string;
   /** Canonical instrument key of a vendor symbol; called once per distinct symbol. */
   resolveKey: (vendorSymbol: string) => string;
-  /** Receives batches in file order; a returned promise is awaited before parsing goes on. */
+  /**
+   * Receives batches in file order; a returned promise is awaited before parsing goes on (never two
+   * calls at once). The batch's arrays are handed over: the parser does not reuse them.
+   */
   onBatch: (batch: ColumnBatch) => void | Promise<void>;
   /** Quarantine callback for each bad row (1-based line number, header = line 1). */
   onBadRow?: (lineNumber: number, reason: string, rawLine: string) => void;
@@ -100,9 +104,10 @@ export interface ParseSummary {
 
 export interface TardisCsvParser {
   /**
-   * Parse a chunk. Returns a promise only when a batch was handed to an `onBatch` that returned
-   * one; await it before pushing more (pushes made meanwhile are queued) and do not modify the
-   * chunk until then.
+   * Parse a chunk. Returns a promise only when parsing waits on a promise returned by `onBatch`
+   * (or on an earlier push that does); await it before pushing more (pushes made meanwhile are
+   * queued in order) and do not modify the chunk until it resolves. Throws (or rejects) with the
+   * parse's error; after an error every call fails with it.
    */
   push(chunk: Uint8Array): void | Promise<void>;
   /** Flush the last line and batch, check the bad-row share, and summarise. */
@@ -196,12 +201,11 @@ class CsvParser {
   private sorted = true;
 
   // Slow path scratch: the fields of one line, unquoted, each followed by a 0 byte.
-  private scratch = new Uint8Array(256);
-  private readonly fieldStart: number[] = [];
-  private readonly fieldEnd: number[] = [];
+  private readonly fields = new FieldSplitter();
   private tsEmpty = false;
 
   private busy: Promise<void> | null = null;
+  private ended = false;
   private error: unknown = null;
 
   constructor(o: TardisCsvParserOptions) {
@@ -210,7 +214,13 @@ class CsvParser {
     this.onBatch = o.onBatch;
     this.onBadRow = o.onBadRow;
     this.maxShare = o.maxBadRowShare ?? DEFAULT_MAX_BAD_ROW_SHARE;
-    this.cap = Math.max(1, Math.floor(o.batchRows ?? DEFAULT_BATCH_ROWS));
+    this.cap = Math.floor(o.batchRows ?? DEFAULT_BATCH_ROWS);
+    if (!(this.maxShare >= 0 && this.maxShare <= 1)) {
+      throw new UsageError(`maxBadRowShare must be between 0 and 1, got ${o.maxBadRowShare}`);
+    }
+    if (!(this.cap >= 1 && this.cap <= 2 ** 24)) {
+      throw new UsageError(`batchRows must be between 1 and ${2 ** 24}, got ${o.batchRows}`);
+    }
     this.keys = new ByteDict(o.resolveKey);
   }
 
@@ -218,6 +228,7 @@ class CsvParser {
 
   push(chunk: Uint8Array): void | Promise<void> {
     if (this.error !== null) throw this.error;
+    if (this.ended) throw new UsageError(`${this.source}: push() after end()`);
     if (this.busy !== null) return this.track(this.busy.then(() => this.feed(chunk)));
     let r: void | Promise<void>;
     try {
@@ -230,6 +241,7 @@ class CsvParser {
   }
 
   async end(): Promise<ParseSummary> {
+    this.ended = true;
     if (this.busy !== null) await this.busy;
     if (this.error !== null) throw this.error;
     try {
@@ -402,10 +414,12 @@ class CsvParser {
     let e = lf;
     if (e > s && buf[e - 1] === CR) e--;
     if (e - s >= 3 && buf[s] === 0xef && buf[s + 1] === 0xbb && buf[s + 2] === 0xbf) s += 3;
-    const count = this.splitFields(buf, s, e);
+    const count = this.fields.split(buf, s, e);
     const names: string[] = [];
     for (let i = 0; i < Math.max(count, 0); i++) {
-      names.push(utf8.decode(this.scratch.subarray(this.fieldStart[i]!, this.fieldEnd[i]!)).trim());
+      names.push(
+        utf8.decode(this.fields.scratch.subarray(this.fields.starts[i]!, this.fields.ends[i]!)).trim(),
+      );
     }
     if (count < 0) names.push(utf8.decode(buf.subarray(s, e)));
     this.plan = planFor(this.dataType, names, this.source);
@@ -601,54 +615,12 @@ class CsvParser {
 
   // ---- slow path ------------------------------------------------------------------------------
 
-  /**
-   * Split `buf[s, e)` (no line terminator) into fields, RFC 4180 style, copying them unquoted into
-   * `scratch` (each followed by a 0 byte). Returns the field count, or -1 for an unterminated
-   * quote, -2 for text after a closing quote.
-   */
-  private splitFields(buf: Uint8Array, s: number, e: number): number {
-    if (this.scratch.length < 2 * (e - s) + 2) this.scratch = new Uint8Array(2 * (e - s) + 2);
-    const out = this.scratch;
-    let o = 0;
-    let i = s;
-    let count = 0;
-    for (;;) {
-      this.fieldStart[count] = o;
-      if (i < e && buf[i] === QUOTE) {
-        i++;
-        for (;;) {
-          if (i >= e) return -1;
-          const b = buf[i]!;
-          if (b === QUOTE) {
-            if (i + 1 < e && buf[i + 1] === QUOTE) {
-              out[o++] = QUOTE;
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          out[o++] = b;
-          i++;
-        }
-        if (i < e && buf[i] !== COMMA) return -2;
-      } else {
-        while (i < e && buf[i] !== COMMA) out[o++] = buf[i++]!;
-      }
-      this.fieldEnd[count] = o;
-      out[o++] = 0;
-      count++;
-      if (i >= e) return count;
-      i++;
-    }
-  }
-
   /** Parse the line `buf[s, lf)` field by field, committing it or reporting why it is bad. */
   private slowLine(buf: Uint8Array, s: number, lf: number): void {
     const plan = this.plan!;
     let e = lf;
     if (e > s && buf[e - 1] === CR) e--;
-    const count = this.splitFields(buf, s, e);
+    const count = this.fields.split(buf, s, e);
     const ncols = plan.ops.length;
     let reason: string | null = null;
     if (count === -1) reason = 'unterminated quoted field';
@@ -656,9 +628,9 @@ class CsvParser {
     else if (count !== ncols) reason = `expected ${ncols} fields, found ${count}`;
     else {
       this.tsEmpty = false;
-      const sb = this.scratch;
+      const sb = this.fields.scratch;
       for (let c = 0; c < ncols && reason === null; c++) {
-        reason = this.slowField(c, sb, this.fieldStart[c]!, this.fieldEnd[c]!);
+        reason = this.slowField(c, sb, this.fields.starts[c]!, this.fields.ends[c]!);
       }
     }
     if (reason !== null) {

@@ -1,0 +1,168 @@
+// `npm run bench`: ticklake against a reference run in the same script on the same data, as ratios.
+// Data is generated (labelled generated) and cached in bench/tmp/. Results go to bench/RESULTS.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createGunzip } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { generateTardisDataset } from '../dist/dev/generate.js';
+import { startTardisServer } from '../dist/dev/tardis-server.js';
+import { openLake } from '../dist/index.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const TMP = join(HERE, 'tmp');
+const QUICK = process.argv.includes('--quick');
+const ROWS_BIG = QUICK ? 1_000_000 : 5_000_000;
+const ROWS_HUGE = QUICK ? 4_000_000 : 20_000_000;
+const ROWS_READ = 1_000_000;
+const DAY = '2024-08-01';
+mkdirSync(TMP, { recursive: true });
+
+const results = [];
+const log = (s) => process.stdout.write(`${s}\n`);
+
+async function ensureGenerated(symbol, rows, seed) {
+  const dir = join(TMP, 'vendor');
+  const path = join(dir, 'binance', 'trades', '2024', '08', '01', `${symbol}.csv.gz`);
+  const sidecar = `${path}.generated.json`;
+  if (existsSync(sidecar) && JSON.parse(readFileSync(sidecar, 'utf8')).rows === rows) return { dir, path };
+  log(`generating ${rows.toLocaleString()} trade rows for ${symbol} (generated data, cached in bench/tmp)…`);
+  await generateTardisDataset({ dir, exchange: 'binance', dataType: 'trades', symbol, day: DAY, rows, seed });
+  return { dir, path };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function time(fn, runs = 3) {
+  const ts = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+function ingestChild(lakeDir, url, symbol) {
+  rmSync(lakeDir, { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [join(HERE, 'ingest-child.mjs'), lakeDir, url, 'binance', 'trades', symbol, DAY], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`ingest child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const instance = await DuckDBInstance.create(':memory:');
+const duck = await instance.connect();
+
+// 1. Ingest: 5 M-row trades day served over HTTP vs DuckDB COPY … ORDER BY … TO parquet zstd.
+const big = await ensureGenerated('BTCUSDT', ROWS_BIG, 7);
+const huge = await ensureGenerated('ETHUSDT', ROWS_HUGE, 8);
+const server = await startTardisServer({ dir: join(TMP, 'vendor'), port: 0 });
+try {
+  const gunzipMs = await time(async () => {
+    await pipeline(createReadStream(big.path), createGunzip(), async function* (src) {
+      for await (const _ of src) void _;
+    });
+  });
+  const copyOut = join(TMP, 'duckdb-copy.parquet');
+  const duckCopyMs = await time(async () => {
+    await duck.run(`COPY (SELECT make_timestamp("timestamp") AS "timestamp", make_timestamp(local_timestamp) AS local_timestamp, id, side, price, amount,
+      'BINANCE:SPOT_PAIR:BTC-USDT' AS instrument_key
+      FROM read_csv('${big.path}', header = true, columns = {'exchange': 'VARCHAR', 'symbol': 'VARCHAR', 'timestamp': 'BIGINT',
+        'local_timestamp': 'BIGINT', 'id': 'VARCHAR', 'side': 'VARCHAR', 'price': 'DOUBLE', 'amount': 'DOUBLE'})
+      ORDER BY "timestamp") TO '${copyOut}' (FORMAT parquet, COMPRESSION zstd)`);
+  }, 3);
+  const runs = [];
+  for (let i = 0; i < 3; i++) runs.push(ingestChild(join(TMP, 'lake-big'), server.url, 'BTCUSDT'));
+  const ingestMs = median(runs.map((r) => r.seconds * 1000));
+  const rss5 = median(runs.map((r) => r.maxRssMB));
+  results.push({
+    what: `ingest ${ROWS_BIG.toLocaleString()}-row trades day (HTTP → sorted zstd Parquet + catalog)`,
+    ours: ingestMs,
+    ref: duckCopyMs,
+    refName: 'DuckDB COPY (read_csv … ORDER BY timestamp) TO parquet zstd',
+    goal: '≤ 1.0',
+  });
+  results.push({ what: 'gunzip floor of the same file (Node zlib)', ours: gunzipMs, ref: duckCopyMs, refName: 'DuckDB COPY', goal: '—' });
+  const hugeRun = ingestChild(join(TMP, 'lake-huge'), server.url, 'ETHUSDT');
+  rmSync(join(TMP, 'lake-huge'), { recursive: true, force: true });
+  results.push({
+    what: `ingest peak RSS: ${ROWS_HUGE.toLocaleString()} rows vs ${ROWS_BIG.toLocaleString()} rows`,
+    ours: hugeRun.maxRssMB,
+    ref: rss5,
+    refName: `${ROWS_BIG.toLocaleString()}-row ingest`,
+    goal: '≤ 1.2',
+    unit: 'MB',
+  });
+} finally {
+  await server.close();
+}
+
+// 2. Read: a 1 M-row instrument-day from Parquet into an Arrow Table vs DuckDB reading it into columns.
+const readSrc = await ensureGenerated('SOLUSDT', ROWS_READ, 9);
+const readServer = await startTardisServer({ dir: join(TMP, 'vendor'), port: 0 });
+const readLakeDir = join(TMP, 'lake-read');
+rmSync(readLakeDir, { recursive: true, force: true });
+const lake = await openLake({ root: readLakeDir, config: { tardis: { datasetsUrl: readServer.url } } });
+await lake.ingest({ exchange: 'binance', dataTypes: ['trades'], symbols: ['SOLUSDT'], from: DAY, to: DAY });
+await readServer.close();
+void readSrc;
+const [file] = await lake.files({ dataType: 'trades', instrumentKey: 'BINANCE:SPOT_PAIR:SOL-USDT' });
+const filePath = join(readLakeDir, file.path);
+const readOnce = () => lake.read({ dataset: 'trades', key: 'BINANCE:SPOT_PAIR:SOL-USDT', from: DAY, to: '2024-08-02' });
+await readOnce();
+const oursReadMs = await time(async () => {
+  const t = await readOnce();
+  if (t.numRows !== ROWS_READ) throw new Error(`read ${t.numRows} rows`);
+}, 7);
+const duckReadMs = await time(async () => {
+  const res = await duck.run(`SELECT * FROM read_parquet('${filePath}')`);
+  const chunks = await res.fetchAllChunks();
+  let n = 0;
+  for (const c of chunks) {
+    for (let i = 0; i < c.columnCount; i++) c.getColumnVector(i);
+    n += c.rowCount;
+  }
+  if (n !== ROWS_READ) throw new Error(`duckdb read ${n}`);
+}, 7);
+await lake.close();
+results.push({
+  what: `read ${ROWS_READ.toLocaleString()}-row trades day → Arrow Table (all 7 columns)`,
+  ours: oursReadMs,
+  ref: duckReadMs,
+  refName: 'DuckDB read_parquet → column vectors',
+  goal: '≤ 1.0',
+});
+duck.closeSync();
+
+// Report.
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const rows = results.map((r) => {
+  const unit = r.unit ?? 'ms';
+  const fmt = (v) => (unit === 'ms' ? `${v.toFixed(0)} ms` : `${v.toFixed(0)} ${unit}`);
+  return `| ${r.what} | ${fmt(r.ours)} | ${r.refName}: ${fmt(r.ref)} | **${(r.ours / r.ref).toFixed(2)}** | ${r.goal} |`;
+});
+const table = ['| measurement | ticklake | reference | ratio | goal |', '|---|---|---|---|---|', ...rows].join('\n');
+log(`\n${table}\n\nmachine: ${machine}`);
+if (!QUICK) {
+  const md = `# Benchmark results
+
+Produced by \`npm run bench\` (bench/run.mjs). Every number is a ratio against a reference run in the
+same script on the same data (medians of 3–7 runs). The data is generated (labelled generated in its
+footer), realistic Tardis-format trades; it is cached in \`bench/tmp/\`.
+
+Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.
+
+${table}
+`;
+  writeFileSync(join(HERE, 'RESULTS.md'), md);
+  log('\nwrote bench/RESULTS.md');
+}
+void execFileSync;
