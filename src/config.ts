@@ -80,7 +80,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function takeString(obj: Record<string, unknown>, key: string, path: string, problems: Problems): string | undefined {
+function takeString(
+  obj: Record<string, unknown>,
+  key: string,
+  path: string,
+  problems: Problems,
+): string | undefined {
   const v = obj[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || v.length === 0) {
@@ -113,12 +118,19 @@ function takeNumber(
 }
 
 const positiveInt = (n: number) => (Number.isInteger(n) && n > 0 ? undefined : 'must be a positive integer');
-const nonNegInt = (n: number) => (Number.isInteger(n) && n >= 0 ? undefined : 'must be a non-negative integer');
+const nonNegInt = (n: number) =>
+  Number.isInteger(n) && n >= 0 ? undefined : 'must be a non-negative integer';
 const share = (n: number) => (n >= 0 && n <= 1 ? undefined : 'must be between 0 and 1');
 
-function checkUnknown(obj: Record<string, unknown>, known: readonly string[], path: string, problems: Problems): void {
+function checkUnknown(
+  obj: Record<string, unknown>,
+  known: readonly string[],
+  path: string,
+  problems: Problems,
+): void {
   for (const k of Object.keys(obj)) {
-    if (!known.includes(k)) problems.push(`${path ? `${path}.` : ''}${k}: unknown setting (known: ${known.join(', ')})`);
+    if (!known.includes(k))
+      problems.push(`${path ? `${path}.` : ''}${k}: unknown setting (known: ${known.join(', ')})`);
   }
 }
 
@@ -138,7 +150,10 @@ function checkUrl(v: string | undefined, path: string, problems: Problems): stri
 }
 
 /** Validate a parsed config document; returns the partial config and every problem found. */
-export function validateConfigDocument(doc: unknown): { config: DeepPartial<TicklakeConfig>; problems: Problems } {
+export function validateConfigDocument(doc: unknown): {
+  config: DeepPartial<TicklakeConfig>;
+  problems: Problems;
+} {
   const problems: Problems = [];
   const config: DeepPartial<TicklakeConfig> = {};
   if (doc === undefined || doc === null) return { config, problems };
@@ -151,11 +166,20 @@ export function validateConfigDocument(doc: unknown): { config: DeepPartial<Tick
     if (!isRecord(doc.tardis)) problems.push('tardis: must be a mapping');
     else {
       const t = doc.tardis;
-      checkUnknown(t, ['apiKey', 'apiUrl', 'datasetsUrl', 'maxRetries', 'retryBaseDelayMs', 'retryMaxDelayMs'], 'tardis', problems);
+      checkUnknown(
+        t,
+        ['apiKey', 'apiUrl', 'datasetsUrl', 'maxRetries', 'retryBaseDelayMs', 'retryMaxDelayMs'],
+        'tardis',
+        problems,
+      );
       config.tardis = {
         apiKey: takeString(t, 'apiKey', 'tardis.apiKey', problems),
         apiUrl: checkUrl(takeString(t, 'apiUrl', 'tardis.apiUrl', problems), 'tardis.apiUrl', problems),
-        datasetsUrl: checkUrl(takeString(t, 'datasetsUrl', 'tardis.datasetsUrl', problems), 'tardis.datasetsUrl', problems),
+        datasetsUrl: checkUrl(
+          takeString(t, 'datasetsUrl', 'tardis.datasetsUrl', problems),
+          'tardis.datasetsUrl',
+          problems,
+        ),
         maxRetries: takeNumber(t, 'maxRetries', 'tardis.maxRetries', problems, nonNegInt),
         retryBaseDelayMs: takeNumber(t, 'retryBaseDelayMs', 'tardis.retryBaseDelayMs', problems, nonNegInt),
         retryMaxDelayMs: takeNumber(t, 'retryMaxDelayMs', 'tardis.retryMaxDelayMs', problems, nonNegInt),
@@ -166,7 +190,12 @@ export function validateConfigDocument(doc: unknown): { config: DeepPartial<Tick
     if (!isRecord(doc.ingest)) problems.push('ingest: must be a mapping');
     else {
       const i = doc.ingest;
-      checkUnknown(i, ['maxBadRowShare', 'rowGroupRows', 'runRows', 'compression', 'zstdLevel'], 'ingest', problems);
+      checkUnknown(
+        i,
+        ['maxBadRowShare', 'rowGroupRows', 'runRows', 'compression', 'zstdLevel'],
+        'ingest',
+        problems,
+      );
       const compression = takeString(i, 'compression', 'ingest.compression', problems);
       if (compression !== undefined && !['zstd', 'snappy', 'gzip', 'none'].includes(compression)) {
         problems.push('ingest.compression: must be one of zstd, snappy, gzip, none');
@@ -185,7 +214,9 @@ export function validateConfigDocument(doc: unknown): { config: DeepPartial<Tick
   return { config, problems };
 }
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | undefined : T[K] | undefined };
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | undefined : T[K] | undefined;
+};
 
 function pick<T>(...vals: (T | undefined)[]): T | undefined {
   for (let i = vals.length - 1; i >= 0; i--) if (vals[i] !== undefined) return vals[i];
@@ -200,7 +231,10 @@ export function loadConfig(options: LoadConfigOptions = {}): TicklakeConfig {
   let file: string | undefined;
   if (explicit) {
     file = resolve(cwd, explicit);
-    if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist`, { hint: 'check --config / TICKLAKE_CONFIG' });
+    if (!existsSync(file))
+      throw new ConfigError(`config file ${file} does not exist`, {
+        hint: 'check --config / TICKLAKE_CONFIG',
+      });
   } else {
     for (const name of ['ticklake.yaml', 'ticklake.yml']) {
       const p = resolve(cwd, name);
@@ -220,12 +254,15 @@ export function loadConfig(options: LoadConfigOptions = {}): TicklakeConfig {
     }
     const { config, problems } = validateConfigDocument(doc);
     if (problems.length > 0) {
-      throw new ConfigError(`${file}: ${problems.length} problem(s): ${problems.join('; ')}`, { details: { problems } });
+      throw new ConfigError(`${file}: ${problems.length} problem(s): ${problems.join('; ')}`, {
+        details: { problems },
+      });
     }
     fromFile = config;
   }
   const envProblems: Problems = [];
-  const envConcurrency = env.TICKLAKE_CONCURRENCY === undefined ? undefined : Number(env.TICKLAKE_CONCURRENCY);
+  const envConcurrency =
+    env.TICKLAKE_CONCURRENCY === undefined ? undefined : Number(env.TICKLAKE_CONCURRENCY);
   if (envConcurrency !== undefined && (!Number.isInteger(envConcurrency) || envConcurrency <= 0)) {
     envProblems.push('TICKLAKE_CONCURRENCY: must be a positive integer');
   }
@@ -239,11 +276,13 @@ export function loadConfig(options: LoadConfigOptions = {}): TicklakeConfig {
   return {
     lake: pick(DEFAULTS.lake, fromFile.lake, env.TICKLAKE_LAKE || undefined, o.lake) ?? DEFAULTS.lake,
     catalog: pick(fromFile.catalog, env.TICKLAKE_CATALOG || undefined, o.catalog),
-    concurrency: pick(DEFAULTS.concurrency, fromFile.concurrency, envConcurrency, o.concurrency) ?? DEFAULTS.concurrency,
+    concurrency:
+      pick(DEFAULTS.concurrency, fromFile.concurrency, envConcurrency, o.concurrency) ?? DEFAULTS.concurrency,
     tardis: {
       apiKey: pick(ft.apiKey, env.TARDIS_API_KEY || undefined),
       apiUrl: pick(DEFAULTS.tardis.apiUrl, ft.apiUrl, envApiUrl) ?? DEFAULTS.tardis.apiUrl,
-      datasetsUrl: pick(DEFAULTS.tardis.datasetsUrl, ft.datasetsUrl, envDatasetsUrl) ?? DEFAULTS.tardis.datasetsUrl,
+      datasetsUrl:
+        pick(DEFAULTS.tardis.datasetsUrl, ft.datasetsUrl, envDatasetsUrl) ?? DEFAULTS.tardis.datasetsUrl,
       maxRetries: ft.maxRetries ?? DEFAULTS.tardis.maxRetries,
       retryBaseDelayMs: ft.retryBaseDelayMs ?? DEFAULTS.tardis.retryBaseDelayMs,
       retryMaxDelayMs: ft.retryMaxDelayMs ?? DEFAULTS.tardis.retryMaxDelayMs,

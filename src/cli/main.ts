@@ -24,7 +24,9 @@ export interface GlobalOptions {
 
 export function buildProgram(o: Out, setExit: (code: number) => void): Command {
   const program = new Command('ticklake')
-    .description('A market-data lake: vendor tick data → clean, partitioned, verified Parquet, with a catalog and fast reads')
+    .description(
+      'A market-data lake: vendor tick data → clean, partitioned, verified Parquet, with a catalog and fast reads',
+    )
     .version(VERSION, '-V, --version')
     .addOption(new Option('--lake <dir>', 'lake root (default: TICKLAKE_LAKE, then ./lake)'))
     .addOption(new Option('--catalog <path>', 'catalog file (default: <lake>/catalog.sqlite)'))
@@ -76,6 +78,8 @@ export function reportError(err: unknown, o: Out, verbose: boolean): void {
     return;
   }
   const e = err as Error;
-  o.err(`ticklake: unexpected error: ${redact(e?.message ?? String(err))} (please report this with --verbose output)\n`);
+  o.err(
+    `ticklake: unexpected error: ${redact(e?.message ?? String(err))} (please report this with --verbose output)\n`,
+  );
   if (verbose && e?.stack) o.err(`${redact(e.stack)}\n`);
 }

@@ -19,8 +19,8 @@ import {
   Schema,
   Struct,
   Table,
-  TimeUnit,
   Timestamp,
+  TimeUnit,
   Utf8,
   type Vector,
 } from 'apache-arrow';
@@ -52,7 +52,10 @@ export function int64ToFloat64(values: BigInt64Array, out = new Float64Array(val
   return out;
 }
 
-function nullBitmap(validity: Validity, length: number): { nullBitmap: Uint8Array | undefined; nullCount: number } {
+function nullBitmap(
+  validity: Validity,
+  length: number,
+): { nullBitmap: Uint8Array | undefined; nullCount: number } {
   if (validity === null) return { nullBitmap: undefined, nullCount: 0 };
   const bitmap = new Uint8Array(((length + 63) >> 6) << 3);
   let nulls = 0;
@@ -92,7 +95,7 @@ function utf8Vector(strings: readonly string[]): Vector<Utf8> {
     offsets[i + 1] = n;
   });
   const data = new Uint8Array(n);
-  parts.forEach((p, i) => data.set(p, offsets[i]!));
+  for (const [i, p] of parts.entries()) data.set(p, offsets[i]!);
   return makeVector(makeData({ type: new Utf8(), length: parts.length, valueOffsets: offsets, data }));
 }
 
@@ -102,7 +105,13 @@ export function columnToArrowData(field: TlField, col: Column, length: number): 
   switch (col.kind) {
     case 'timestamp':
     case 'int64':
-      return makeData({ type: type as Timestamp, length, nullCount, nullBitmap: bm, data: float64ToInt64(col.values) });
+      return makeData({
+        type: type as Timestamp,
+        length,
+        nullCount,
+        nullBitmap: bm,
+        data: float64ToInt64(col.values),
+      });
     case 'float64':
       return makeData({ type: type as Float64, length, nullCount, nullBitmap: bm, data: col.values });
     case 'int32':
@@ -113,7 +122,14 @@ export function columnToArrowData(field: TlField, col: Column, length: number): 
       return makeData({ type: type as Bool, length, nullCount, nullBitmap: bm, data: packed });
     }
     case 'utf8':
-      return makeData({ type: type as Utf8, length, nullCount, nullBitmap: bm, valueOffsets: col.offsets, data: col.data });
+      return makeData({
+        type: type as Utf8,
+        length,
+        nullCount,
+        nullBitmap: bm,
+        valueOffsets: col.offsets,
+        data: col.data,
+      });
     case 'dict':
       return makeData({
         type: type as Dictionary<Utf8, Int32>,
@@ -135,7 +151,12 @@ export function batchToArrow(batch: ColumnBatch, schema: TlSchema): Table {
   return new Table([new RecordBatch(new Schema(arrowFields), struct)]);
 }
 
-function validityFromBitmap(bitmap: Uint8Array | undefined, nullCount: number, offset: number, length: number): Validity {
+function validityFromBitmap(
+  bitmap: Uint8Array | undefined,
+  nullCount: number,
+  offset: number,
+  length: number,
+): Validity {
   if (!nullCount || !bitmap || bitmap.length === 0) return null;
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) {

@@ -8,11 +8,17 @@ import { SqliteCatalog } from '../catalog/sqlite/catalog.js';
 import type { Catalog, FileQuery, FileRecord, TaskRecord } from '../catalog/types.js';
 import { type DeepPartial, loadConfig, type TicklakeConfig } from '../config.js';
 import { UsageError } from '../errors.js';
-import { defaultTmpDir, ingest, type IngestRequest, type IngestSummary, recoverLake } from '../pipeline/ingest.js';
+import {
+  defaultTmpDir,
+  type IngestRequest,
+  type IngestSummary,
+  ingest,
+  recoverLake,
+} from '../pipeline/ingest.js';
 import { registerSecret } from '../util/redact.js';
-import { rebuildCatalog, type RebuildSummary } from './rebuild.js';
 import { LocalStorage } from './local-storage.js';
 import { type ReadRequest, readTicks } from './read.js';
+import { type RebuildSummary, rebuildCatalog } from './rebuild.js';
 import type { Storage } from './storage.js';
 
 export interface OpenLakeOptions {
@@ -56,7 +62,15 @@ export class Lake {
 
   /** Download, normalise and store vendor files (see `ticklake ingest`). */
   ingest(req: IngestRequest): Promise<IngestSummary> {
-    return ingest({ storage: this.storage, catalog: this.catalog, config: this.config, tmpDir: defaultTmpDir(this.storage) }, req);
+    return ingest(
+      {
+        storage: this.storage,
+        catalog: this.catalog,
+        config: this.config,
+        tmpDir: defaultTmpDir(this.storage),
+      },
+      req,
+    );
   }
 
   files(query?: FileQuery): Promise<FileRecord[]> {
@@ -83,7 +97,10 @@ export class Lake {
 }
 
 export async function openLake(options: OpenLakeOptions = {}): Promise<Lake> {
-  const loaded = loadConfig({ file: options.configFile, overrides: options.root ? { lake: options.root } : {} });
+  const loaded = loadConfig({
+    file: options.configFile,
+    overrides: options.root ? { lake: options.root } : {},
+  });
   const config = mergeConfig(loaded, options.config);
   if (options.root) config.lake = options.root;
   if (options.catalog) config.catalog = options.catalog;

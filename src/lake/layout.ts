@@ -19,7 +19,13 @@ export function rawTickPath(day: Day, dataType: DataType, key: string): string {
  * `quarantine/by_date/day=D/data_type=T/source=VENDOR.EXCHANGE.SYMBOL.parquet` (named by the vendor
  * file, since a bad row may not have a usable instrument).
  */
-export function quarantinePath(day: Day, dataType: DataType, vendor: string, exchange: string, symbol: string): string {
+export function quarantinePath(
+  day: Day,
+  dataType: DataType,
+  vendor: string,
+  exchange: string,
+  symbol: string,
+): string {
   const safe = `${vendor}.${exchange}.${symbol}`.replace(/[^A-Za-z0-9_.-]/g, '-');
   return `${QUARANTINE}/by_date/day=${day}/data_type=${dataType}/source=${safe}.parquet`;
 }
@@ -31,7 +37,8 @@ export interface ParsedLakePath {
   instrumentKey: string | null;
 }
 
-const DATA_PATH_RE = /^([a-z_]+)\/by_date\/day=(\d{4}-\d{2}-\d{2})\/data_type=([A-Za-z0-9_]+)\/([^/]+)\.parquet$/;
+const DATA_PATH_RE =
+  /^([a-z_]+)\/by_date\/day=(\d{4}-\d{2}-\d{2})\/data_type=([A-Za-z0-9_]+)\/([^/]+)\.parquet$/;
 
 /** Parse a lake path written by this module; null for paths it does not know. */
 export function parseLakePath(path: string): ParsedLakePath | null {

@@ -145,7 +145,8 @@ export class LocalStorage implements Storage {
     } catch (err) {
       await rm(probe, { force: true }).catch(() => {});
       const e = storageErrorFromFs(this.root, err);
-      if (e instanceof StorageAccessError) throw new StorageAccessError(this.root, 'the lake directory is not writable', err);
+      if (e instanceof StorageAccessError)
+        throw new StorageAccessError(this.root, 'the lake directory is not writable', err);
       throw e;
     }
   }
@@ -157,7 +158,10 @@ export class LocalStorage implements Storage {
     } catch (err) {
       throw storageErrorFromFs(this.root, err);
     }
-    const stagedPath = join(staging, `${process.pid}-${randomBytes(6).toString('hex')}-${basename(finalPath)}`);
+    const stagedPath = join(
+      staging,
+      `${process.pid}-${randomBytes(6).toString('hex')}-${basename(finalPath)}`,
+    );
     let fh: FileHandle;
     try {
       fh = await open(stagedPath, 'wx');

@@ -160,11 +160,17 @@ async function verifyStaged(
     }
     const reader = await ParquetReader.open(src, path);
     if (reader.metadata.numRows !== expect.rows) {
-      throw new CorruptedFileError(path, `staged file footer says ${reader.metadata.numRows} rows, ${expect.rows} were written`);
+      throw new CorruptedFileError(
+        path,
+        `staged file footer says ${reader.metadata.numRows} rows, ${expect.rows} were written`,
+      );
     }
     const onDisk = await hashSource(src);
     if (onDisk !== expect.checksum) {
-      throw new CorruptedFileError(path, 'staged file bytes differ from the bytes written (checksum mismatch)');
+      throw new CorruptedFileError(
+        path,
+        'staged file bytes differ from the bytes written (checksum mismatch)',
+      );
     }
   } catch (err) {
     if (err instanceof TicklakeError) throw err;
@@ -184,7 +190,10 @@ export async function publishStaged(catalog: Catalog, staged: StagedFile): Promi
  * Settle intents left by a crash between publish and commit: an intent whose file exists with the
  * intent's checksum is committed; any other intent is dropped. Returns what was done.
  */
-export async function repairIntents(storage: Storage, catalog: Catalog): Promise<{ committed: number; dropped: number }> {
+export async function repairIntents(
+  storage: Storage,
+  catalog: Catalog,
+): Promise<{ committed: number; dropped: number }> {
   let committed = 0;
   let dropped = 0;
   for (const intent of await catalog.listIntents()) {

@@ -74,7 +74,9 @@ export async function readTicks(ctx: ReadContext, req: ReadRequest): Promise<Tab
   const wanted = req.columns ? [...req.columns] : schema.fields.map((f) => f.name);
   for (const c of wanted) {
     if (!known.has(c)) {
-      throw new UsageError(`unknown column "${c}" for ${dataType}`, { hint: `columns: ${[...known].join(', ')}` });
+      throw new UsageError(`unknown column "${c}" for ${dataType}`, {
+        hint: `columns: ${[...known].join(', ')}`,
+      });
     }
   }
   const fromUs = parseTimeBound(req.from, 'from');

@@ -31,7 +31,10 @@ export async function rebuildCatalog(storage: Storage, catalog: Catalog): Promis
         const reader = await ParquetReader.open(src, info.path);
         const footer = decodeFooter(reader.metadata.keyValueMetadata);
         if (!footer) {
-          skipped.push({ path: info.path, reason: 'not written by ticklake (no ticklake.* footer metadata)' });
+          skipped.push({
+            path: info.path,
+            reason: 'not written by ticklake (no ticklake.* footer metadata)',
+          });
           continue;
         }
         const codec = reader.metadata.codec ?? 'unknown';
@@ -71,7 +74,13 @@ export async function rebuildCatalog(storage: Storage, catalog: Catalog): Promis
   const tasks = new Map<string, { key: TaskKey; files: FileRecord[] }>();
   for (const r of records) {
     if (!r.vendor || !r.vendorExchange || !r.vendorSymbol || !r.dataType || !r.day) continue;
-    const key: TaskKey = { vendor: r.vendor, exchange: r.vendorExchange, dataType: r.dataType, symbol: r.vendorSymbol, day: r.day };
+    const key: TaskKey = {
+      vendor: r.vendor,
+      exchange: r.vendorExchange,
+      dataType: r.dataType,
+      symbol: r.vendorSymbol,
+      day: r.day,
+    };
     const id = JSON.stringify(key);
     let t = tasks.get(id);
     if (!t) tasks.set(id, (t = { key, files: [] }));

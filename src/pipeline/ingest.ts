@@ -12,14 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Catalog, TaskKey, TaskResult } from '../catalog/types.js';
-import { Utf8Builder, Float64Builder } from '../columns/builders.js';
-import type { ColumnBatch, DictColumn, Schema } from '../columns/types.js';
+import { Float64Builder, Utf8Builder } from '../columns/builders.js';
 import { sliceBatch } from '../columns/ops.js';
+import type { ColumnBatch, DictColumn, Schema } from '../columns/types.js';
 import type { TicklakeConfig } from '../config.js';
 import {
   CancelledError,
   CorruptedSourceError,
   TicklakeError,
+  UnknownDataTypeError,
   UsageError,
   VendorNotFoundError,
 } from '../errors.js';
@@ -27,17 +28,23 @@ import { underlyingOf } from '../keys/key.js';
 import { tardisKeyForSymbol } from '../keys/tardis.js';
 import { assertTardisExchange } from '../keys/venues.js';
 import { decodeFooter } from '../lake/footer.js';
-import { quarantinePath, rawTickPath, RAW_TICK_DATA, QUARANTINE } from '../lake/layout.js';
-import { publishStaged, repairIntents, stageLakeFile, type StagedFile } from '../lake/publish.js';
-import { ExternalSorter } from '../lake/sort.js';
+import { QUARANTINE, quarantinePath, RAW_TICK_DATA, rawTickPath } from '../lake/layout.js';
 import { LocalStorage, STAGING_DIR } from '../lake/local-storage.js';
+import { publishStaged, repairIntents, type StagedFile, stageLakeFile } from '../lake/publish.js';
+import { ExternalSorter } from '../lake/sort.js';
 import type { Storage } from '../lake/storage.js';
-import { CANONICAL_SCHEMAS, type DataType, DATA_TYPES, isDataType, RAW_SCHEMA_VERSION, sortKeyOf } from '../schema/datasets.js';
+import { ParquetReader } from '../parquet/reader.js';
+import {
+  CANONICAL_SCHEMAS,
+  DATA_TYPES,
+  type DataType,
+  isDataType,
+  RAW_SCHEMA_VERSION,
+  sortKeyOf,
+} from '../schema/datasets.js';
 import { createTardisCsvParser } from '../sources/tardis/csv.js';
 import { downloadDataset, tardisDatasetUrl } from '../sources/tardis/datasets.js';
-import { UnknownDataTypeError } from '../errors.js';
-import { daysInclusive, type Day, parseDay } from '../util/time.js';
-import { ParquetReader } from '../parquet/reader.js';
+import { daysInclusive, parseDay } from '../util/time.js';
 
 export const GROUPED_SYMBOLS = ['SPOT', 'FUTURES', 'PERPETUALS', 'OPTIONS'] as const;
 
@@ -112,9 +119,11 @@ export interface IngestContext {
 /** Validate a request and expand it into tasks (exchange × data type × symbol × day). */
 export function planIngest(req: IngestRequest): TaskKey[] {
   assertTardisExchange(req.exchange);
-  if (req.dataTypes.length === 0) throw new UsageError('no data types given', { hint: `use --data-types ${DATA_TYPES.join(',')}` });
+  if (req.dataTypes.length === 0)
+    throw new UsageError('no data types given', { hint: `use --data-types ${DATA_TYPES.join(',')}` });
   for (const dt of req.dataTypes) if (!isDataType(dt)) throw new UnknownDataTypeError(dt, DATA_TYPES);
-  if (req.symbols.length === 0) throw new UsageError('no symbols given', { hint: 'use --symbols BTCUSDT,ETHUSDT' });
+  if (req.symbols.length === 0)
+    throw new UsageError('no symbols given', { hint: 'use --symbols BTCUSDT,ETHUSDT' });
   const from = parseDay(req.from, '--from');
   const to = parseDay(req.to, '--to');
   const tasks: TaskKey[] = [];
@@ -209,23 +218,54 @@ function isGroupedTask(task: TaskKey): boolean {
   return task.dataType === 'options_chain' || (GROUPED_SYMBOLS as readonly string[]).includes(task.symbol);
 }
 
-async function runTask(ctx: IngestContext, task: TaskKey, jobId: number, req: IngestRequest): Promise<IngestTaskReport> {
-  const url = tardisDatasetUrl(ctx.config.tardis.datasetsUrl, task.exchange, task.dataType as DataType, task.day, task.symbol);
+async function runTask(
+  ctx: IngestContext,
+  task: TaskKey,
+  jobId: number,
+  req: IngestRequest,
+): Promise<IngestTaskReport> {
+  const url = tardisDatasetUrl(
+    ctx.config.tardis.datasetsUrl,
+    task.exchange,
+    task.dataType as DataType,
+    task.day,
+    task.symbol,
+  );
   const base = { task, rows: 0, bytes: 0, downloaded: 0, badRows: 0, files: [] as string[] };
   const previous = await ctx.catalog.getTask(task);
   if (!req.force && previous?.status === 'done' && (await taskStillHolds(ctx, previous.outputs))) {
-    const report: IngestTaskReport = { ...base, outcome: 'skipped', files: previous.outputs, rows: previous.rows ?? 0 };
-    req.onEvent?.({ type: 'task-end', task, outcome: 'skipped', rows: report.rows, bytes: 0, badRows: 0, files: previous.outputs });
+    const report: IngestTaskReport = {
+      ...base,
+      outcome: 'skipped',
+      files: previous.outputs,
+      rows: previous.rows ?? 0,
+    };
+    req.onEvent?.({
+      type: 'task-end',
+      task,
+      outcome: 'skipped',
+      rows: report.rows,
+      bytes: 0,
+      badRows: 0,
+      files: previous.outputs,
+    });
     return report;
   }
   await ctx.catalog.startTask(task, jobId);
   req.onEvent?.({ type: 'task-start', task, url });
   let downloaded = 0;
   try {
-    const result = await ingestOne(ctx, task, url, req, previous?.status === 'done' ? previous.sourceChecksum : null, (n) => {
-      downloaded = n;
-      req.onEvent?.({ type: 'task-progress', task, bytes: n });
-    });
+    const result = await ingestOne(
+      ctx,
+      task,
+      url,
+      req,
+      previous?.status === 'done' ? previous.sourceChecksum : null,
+      (n) => {
+        downloaded = n;
+        req.onEvent?.({ type: 'task-progress', task, bytes: n });
+      },
+    );
     const report: IngestTaskReport = {
       task,
       outcome: result.outcome,
@@ -283,7 +323,12 @@ interface OneResult {
 
 const QUARANTINE_SCHEMA: Schema = {
   fields: [
-    { name: 'line_number', kind: 'int64', nullable: false, description: '1-based line number in the vendor CSV' },
+    {
+      name: 'line_number',
+      kind: 'int64',
+      nullable: false,
+      description: '1-based line number in the vendor CSV',
+    },
     { name: 'reason', kind: 'utf8', nullable: false, description: 'why the row could not be parsed' },
     { name: 'raw_line', kind: 'utf8', nullable: false, description: 'the line as the vendor wrote it' },
   ],
@@ -293,9 +338,13 @@ function gzipProblem(err: unknown, source: string): TicklakeError {
   if (err instanceof TicklakeError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) {
-    return new CorruptedSourceError(source, 'truncated gzip: the file ends before the end of the compressed stream', {
-      cause: err,
-    });
+    return new CorruptedSourceError(
+      source,
+      'truncated gzip: the file ends before the end of the compressed stream',
+      {
+        cause: err,
+      },
+    );
   }
   if (e?.code === 'Z_DATA_ERROR') {
     return new CorruptedSourceError(source, `not a valid gzip file (${e.message})`, {
@@ -328,7 +377,12 @@ async function ingestOne(
     return k;
   };
   const sortKey = grouped ? ['instrument_key', 'timestamp'] : sortKeyOf(dataType);
-  const sorter = new ExternalSorter({ schema, sortKey, runRows: ctx.config.ingest.runRows, tmpDir: ctx.tmpDir });
+  const sorter = new ExternalSorter({
+    schema,
+    sortKey,
+    runRows: ctx.config.ingest.runRows,
+    tmpDir: ctx.tmpDir,
+  });
   const bad = { lines: new Float64Builder('int64'), reasons: new Utf8Builder(), raw: new Utf8Builder() };
   const staged: StagedFile[] = [];
   try {
@@ -359,7 +413,14 @@ async function ingestOne(
           badExamples: prev.badExamples,
           outputs: prev.outputs,
         });
-        return { outcome: 'unchanged', rows: prev.rows ?? 0, bytes: 0, badRows: prev.badRows ?? 0, files: [...prev.outputs], examples: [] };
+        return {
+          outcome: 'unchanged',
+          rows: prev.rows ?? 0,
+          bytes: 0,
+          badRows: prev.badRows ?? 0,
+          files: [...prev.outputs],
+          examples: [],
+        };
       }
     }
     const footerBase = {
@@ -409,7 +470,11 @@ async function ingestOne(
     if (parsed.badRows > 0) {
       const qBatch: ColumnBatch = {
         length: bad.lines.length,
-        columns: { line_number: bad.lines.finish(), reason: bad.reasons.finish(), raw_line: bad.raw.finish() },
+        columns: {
+          line_number: bad.lines.finish(),
+          reason: bad.reasons.finish(),
+          raw_line: bad.raw.finish(),
+        },
       };
       staged.push(
         await stageLakeFile([qBatch], {
@@ -438,7 +503,14 @@ async function ingestOne(
         outputs: files,
       },
     });
-    return { outcome: 'done', rows: parsed.rows, bytes: rawBytes, badRows: parsed.badRows, files, examples: parsed.examples };
+    return {
+      outcome: 'done',
+      rows: parsed.rows,
+      bytes: rawBytes,
+      badRows: parsed.badRows,
+      files,
+      examples: parsed.examples,
+    };
   } catch (err) {
     for (const s of staged) await s.pending.abort().catch(() => {});
     throw err;
@@ -567,7 +639,8 @@ async function streamGunzipped(
   } catch (err) {
     gunzip.destroy();
     await consumer.catch(() => {});
-    if (gzError && !(err instanceof TicklakeError && err.code !== 'INTERNAL')) throw gzipProblem(gzError, url);
+    if (gzError && !(err instanceof TicklakeError && err.code !== 'INTERNAL'))
+      throw gzipProblem(gzError, url);
     throw err instanceof TicklakeError ? err : gzipProblem(gzError ?? err, url);
   } finally {
     req.signal?.removeEventListener('abort', onAbort);

@@ -16,11 +16,17 @@ export function parseDay(s: string, what = 'date'): Day {
   if (m) {
     const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
     const d = new Date(ms);
-    if (d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3])) {
+    if (
+      d.getUTCFullYear() === Number(m[1]) &&
+      d.getUTCMonth() === Number(m[2]) - 1 &&
+      d.getUTCDate() === Number(m[3])
+    ) {
       return s.trim();
     }
   }
-  throw new UsageError(`${what} "${s}" is not a valid date`, { hint: 'use YYYY-MM-DD (UTC), e.g. 2024-08-01' });
+  throw new UsageError(`${what} "${s}" is not a valid date`, {
+    hint: 'use YYYY-MM-DD (UTC), e.g. 2024-08-01',
+  });
 }
 
 export function dayStartMs(day: Day): number {
@@ -63,7 +69,9 @@ export function parseTimeBound(v: string | number | Date, what = 'time'): number
   if (DAY_RE.test(s)) return dayStartMs(parseDay(s, what)) * 1000;
   const ms = Date.parse(s);
   if (Number.isNaN(ms)) {
-    throw new UsageError(`${what} "${v}" is not a date or time`, { hint: 'use YYYY-MM-DD or an ISO time like 2024-08-01T12:00:00Z' });
+    throw new UsageError(`${what} "${v}" is not a date or time`, {
+      hint: 'use YYYY-MM-DD or an ISO time like 2024-08-01T12:00:00Z',
+    });
   }
   return ms * 1000;
 }

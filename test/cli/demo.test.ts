@@ -42,7 +42,15 @@ describe('ticklake demo', () => {
       for (const item of ONLINE_DEMO)
         for (const symbol of item.symbols)
           for (const dataType of item.dataTypes)
-            await generateTardisDataset({ dir: vendor, exchange: item.exchange, dataType, symbol, day: ONLINE_DEMO_DAY, rows: 5000, seed: seed++ });
+            await generateTardisDataset({
+              dir: vendor,
+              exchange: item.exchange,
+              dataType,
+              symbol,
+              day: ONLINE_DEMO_DAY,
+              rows: 5000,
+              seed: seed++,
+            });
       // Like Tardis: a key would be required except on the first day of a month.
       server = await startTardisServer({ dir: vendor, port: 0, apiKeys: ['not-given'] });
     });
@@ -51,7 +59,11 @@ describe('ticklake demo', () => {
     });
 
     it('downloads the free first-of-month days without an API key', async () => {
-      const r = await runCli(['--lake', join(tmp.path, 'online-lake'), 'demo', '--online'], { TARDIS_DATASETS_URL: server.url }, tmp.path);
+      const r = await runCli(
+        ['--lake', join(tmp.path, 'online-lake'), 'demo', '--online'],
+        { TARDIS_DATASETS_URL: server.url },
+        tmp.path,
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/ingest deribit: 1 stored/);
       expect(r.stdout).toMatch(/ingest bitmex: 1 stored/);

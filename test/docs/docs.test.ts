@@ -35,7 +35,11 @@ describe('docs', () => {
       const name = file.replace(/\\/g, '/');
       const base = name.split('/').pop()!.replace(/\.ts$/, '');
       const dir = name.split('/').slice(0, -1).join('/');
-      const named = doc.includes(name) || doc.includes(`\`${base}\``) || doc.includes(`${dir}/\``) || doc.includes(`\`${dir}/\``);
+      const named =
+        doc.includes(name) ||
+        doc.includes(`\`${base}\``) ||
+        doc.includes(`${dir}/\``) ||
+        doc.includes(`\`${dir}/\``);
       expect(named, `${name} is not described in docs/ARCHITECTURE.md`).toBe(true);
     }
   });

@@ -12,7 +12,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): ChildProcess {
+export function spawnCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd = REPO_ROOT,
+): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {
     cwd,
     env: { ...process.env, TICKLAKE_LAKE: '', TARDIS_API_KEY: '', ...env, FORCE_COLOR: '0' },
@@ -20,7 +24,11 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, c
   });
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd = REPO_ROOT,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, env, cwd);
     let stdout = '';

@@ -10,7 +10,8 @@ const BIGINT = new Set(['timestamp', 'local_timestamp', 'funding_timestamp', 'ex
 
 /** DuckDB read_csv `columns = {...}` for a Tardis header. */
 export function csvColumnTypes(header: readonly string[]): string {
-  const t = (c: string) => (VARCHAR.has(c) ? 'VARCHAR' : BIGINT.has(c) ? 'BIGINT' : c === 'is_snapshot' ? 'BOOLEAN' : 'DOUBLE');
+  const t = (c: string) =>
+    VARCHAR.has(c) ? 'VARCHAR' : BIGINT.has(c) ? 'BIGINT' : c === 'is_snapshot' ? 'BOOLEAN' : 'DOUBLE';
   return `{${header.map((c) => `${sqlString(c)}: ${sqlString(t(c))}`).join(', ')}}`;
 }
 
@@ -45,7 +46,9 @@ export async function expectedAndActual(
   where = 'true',
 ): Promise<{ expected: Record<string, unknown>[]; actual: Record<string, unknown>[] }> {
   const fields = CANONICAL_SCHEMAS[dataType].fields;
-  const order = sortKeyOf(dataType).map((k) => (k === 'timestamp' ? 'coalesce("timestamp", "local_timestamp")' : csvExpr(k, keySql)));
+  const order = sortKeyOf(dataType).map((k) =>
+    k === 'timestamp' ? 'coalesce("timestamp", "local_timestamp")' : csvExpr(k, keySql),
+  );
   const expected = await duckRows(
     `SELECT ${fields.map((f) => `${csvExpr(f.name, keySql)} AS "${f.name}"`).join(', ')}
      FROM (SELECT *, row_number() OVER () AS __rn FROM read_csv(${sqlString(csvPath)}, header = true, columns = ${csvColumnTypes(header)}))

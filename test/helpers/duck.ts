@@ -1,5 +1,5 @@
 /** DuckDB as the independent reader in tests. */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 let instance: DuckDBInstance | null = null;
 

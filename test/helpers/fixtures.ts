@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { isDataType, type DataType } from '../../src/schema/datasets.js';
+import { type DataType, isDataType } from '../../src/schema/datasets.js';
 
 export const REPO_ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..', '..');
 export const REAL_DATA = resolve(REPO_ROOT, '..', 'shared', 'data', 'real');
@@ -38,17 +38,32 @@ export function realTardisFiles(): RealTardisFile[] {
     .map((name) => {
       const m = NAME_RE.exec(name);
       if (!m || !isDataType(m[2]!)) throw new Error(`unexpected real file name ${name}`);
-      return { path: join(REAL_TARDIS, name), name, exchange: m[1]!, dataType: m[2] as DataType, symbol: m[3]!, day: m[4]! };
+      return {
+        path: join(REAL_TARDIS, name),
+        name,
+        exchange: m[1]!,
+        dataType: m[2] as DataType,
+        symbol: m[3]!,
+        day: m[4]!,
+      };
     });
 }
 
-export async function tempDir(prefix = 'ticklake-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'ticklake-test-',
+): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
 
 /** Path of a file in the Tardis server layout. */
-export function vendorPath(dir: string, exchange: string, dataType: string, day: string, symbol: string): string {
+export function vendorPath(
+  dir: string,
+  exchange: string,
+  dataType: string,
+  day: string,
+  symbol: string,
+): string {
   const [y, m, d] = day.split('-');
   return join(dir, exchange, dataType, y!, m!, d!, `${symbol}.csv.gz`);
 }
@@ -86,6 +101,7 @@ export async function putRawVendorFile(
 /** Gzip every real Tardis sample into `dir` in the server layout. */
 export async function stageRealTardis(dir: string): Promise<RealTardisFile[]> {
   const files = realTardisFiles();
-  for (const f of files) await putVendorFile(dir, f.exchange, f.dataType, f.day, f.symbol, await readFile(f.path));
+  for (const f of files)
+    await putVendorFile(dir, f.exchange, f.dataType, f.day, f.symbol, await readFile(f.path));
   return files;
 }

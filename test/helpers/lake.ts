@@ -1,9 +1,12 @@
 /** A lake + local Tardis server pair for end-to-end tests. */
 import { join } from 'node:path';
-import { startTardisServer, type TardisServer, type TardisServerOptions } from '../../src/dev/tardis-server.js';
+import type { DeepPartial, TicklakeConfig } from '../../src/config.js';
+import {
+  startTardisServer,
+  type TardisServer,
+  type TardisServerOptions,
+} from '../../src/dev/tardis-server.js';
 import { type Lake, openLake } from '../../src/lake/lake.js';
-import type { TicklakeConfig } from '../../src/config.js';
-import type { DeepPartial } from '../../src/config.js';
 import { tempDir } from './fixtures.js';
 
 export const TEST_API_KEY = 'tl-test-key-3f9a1c';
@@ -27,7 +30,12 @@ export async function lakeEnv(
   const vendorDir = join(tmp.path, 'vendor');
   const lakeDir = join(tmp.path, 'lake');
   await prepare(vendorDir);
-  const server = await startTardisServer({ dir: vendorDir, port: 0, apiKeys: [TEST_API_KEY], ...opts.server });
+  const server = await startTardisServer({
+    dir: vendorDir,
+    port: 0,
+    apiKeys: [TEST_API_KEY],
+    ...opts.server,
+  });
   const configFor = (extra?: DeepPartial<TicklakeConfig>): DeepPartial<TicklakeConfig> => ({
     ...opts.config,
     ...extra,

@@ -23,7 +23,10 @@ function tradesCsv(n: number, bad: Record<number, string> = {}): string {
   const t0 = Date.UTC(2024, 7, 8) * 1000;
   for (let i = 0; i < n; i++) {
     const ts = t0 + i * 1_000_000;
-    lines.push(bad[i] ?? `binance,BTCUSDT,${ts},${ts + 1500},${1000 + i},${i % 2 ? 'buy' : 'sell'},${(60000 + (i % 100) / 10).toFixed(1)},0.0${(i % 9) + 1}`);
+    lines.push(
+      bad[i] ??
+        `binance,BTCUSDT,${ts},${ts + 1500},${1000 + i},${i % 2 ? 'buy' : 'sell'},${(60000 + (i % 100) / 10).toFixed(1)},0.0${(i % 9) + 1}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -49,7 +52,13 @@ afterEach(async () => {
 });
 
 async function ingestOne(e: LakeEnv, symbol = 'BTCUSDT', day = DAY) {
-  const s = await e.lake.ingest({ exchange: 'binance', dataTypes: ['trades'], symbols: [symbol], from: day, to: day });
+  const s = await e.lake.ingest({
+    exchange: 'binance',
+    dataTypes: ['trades'],
+    symbols: [symbol],
+    from: day,
+    to: day,
+  });
   return { summary: s, report: s.reports[0]! };
 }
 
@@ -57,12 +66,21 @@ describe('bad vendor files', () => {
   it('truncated gzip → CORRUPTED_SOURCE naming the URL, nothing stored', async () => {
     env = await lakeEnv(async (dir) => {
       const gz = gzipSync(Buffer.from(tradesCsv(5000)));
-      await putRawVendorFile(dir, 'binance', 'trades', DAY, 'BTCUSDT', gz.subarray(0, Math.floor(gz.length / 2)));
+      await putRawVendorFile(
+        dir,
+        'binance',
+        'trades',
+        DAY,
+        'BTCUSDT',
+        gz.subarray(0, Math.floor(gz.length / 2)),
+      );
     });
     const { report } = await ingestOne(env);
     expect(report.outcome).toBe('failed');
     expect(report.error!.code).toBe('CORRUPTED_SOURCE');
-    expect(report.error!.message).toMatch(/\/binance\/trades\/2024\/08\/08\/BTCUSDT\.csv\.gz: truncated gzip/);
+    expect(report.error!.message).toMatch(
+      /\/binance\/trades\/2024\/08\/08\/BTCUSDT\.csv\.gz: truncated gzip/,
+    );
     expect(report.error!.message).toMatch(/rerun/);
     expect(lakeFiles(env.lakeDir)).toEqual([]);
     const [task] = await env.lake.tasks();
@@ -83,7 +101,14 @@ describe('bad vendor files', () => {
 
   it('wrong header → SCHEMA_MISMATCH naming the file and the missing columns', async () => {
     env = await lakeEnv(async (dir) => {
-      await putVendorFile(dir, 'binance', 'trades', DAY, 'BTCUSDT', 'exchange,symbol,timestamp,local_timestamp,bid_price\nbinance,BTCUSDT,1,2,3\n');
+      await putVendorFile(
+        dir,
+        'binance',
+        'trades',
+        DAY,
+        'BTCUSDT',
+        'exchange,symbol,timestamp,local_timestamp,bid_price\nbinance,BTCUSDT,1,2,3\n',
+      );
     });
     const { report } = await ingestOne(env);
     expect(report.outcome).toBe('failed');
@@ -96,7 +121,14 @@ describe('bad vendor files', () => {
   it('one non-numeric price among 10,000 rows → row quarantined with its reason, the rest stored', async () => {
     env = await lakeEnv(async (dir) => {
       const t = Date.UTC(2024, 7, 8) * 1000 + 4242 * 1_000_000;
-      await putVendorFile(dir, 'binance', 'trades', DAY, 'BTCUSDT', tradesCsv(10_000, { 4242: `binance,BTCUSDT,${t},${t},x1,buy,abc,0.01` }));
+      await putVendorFile(
+        dir,
+        'binance',
+        'trades',
+        DAY,
+        'BTCUSDT',
+        tradesCsv(10_000, { 4242: `binance,BTCUSDT,${t},${t},x1,buy,abc,0.01` }),
+      );
     });
     const { report } = await ingestOne(env);
     expect(report.outcome).toBe('done');
@@ -108,13 +140,25 @@ describe('bad vendor files', () => {
     const q = await env.lake.files({ dataset: 'quarantine' });
     expect(q).toHaveLength(1);
     expect(q[0]!.rows).toBe(1);
-    const t = await env.lake.read({ dataset: 'trades', key: 'BINANCE:SPOT_PAIR:BTC-USDT', from: DAY, to: '2024-08-09' });
+    const t = await env.lake.read({
+      dataset: 'trades',
+      key: 'BINANCE:SPOT_PAIR:BTC-USDT',
+      from: DAY,
+      to: '2024-08-09',
+    });
     expect(t.numRows).toBe(9_999);
   });
 
   it('too many bad rows → TOO_MANY_BAD_ROWS, nothing stored', async () => {
     env = await lakeEnv(async (dir) => {
-      await putVendorFile(dir, 'binance', 'trades', DAY, 'BTCUSDT', tradesCsv(10, { 2: 'binance,BTCUSDT,1,1,1,buy,abc,1', 5: 'binance,BTCUSDT,1,1,1,buy,1,xyz' }));
+      await putVendorFile(
+        dir,
+        'binance',
+        'trades',
+        DAY,
+        'BTCUSDT',
+        tradesCsv(10, { 2: 'binance,BTCUSDT,1,1,1,buy,abc,1', 5: 'binance,BTCUSDT,1,1,1,buy,1,xyz' }),
+      );
     });
     const { report } = await ingestOne(env);
     expect(report.outcome).toBe('failed');
@@ -159,7 +203,16 @@ describe('vendor HTTP answers', () => {
       async (dir) => {
         await putVendorFile(dir, 'binance', 'trades', DAY, 'BTCUSDT', tradesCsv(100));
       },
-      { server: { faults: faultSequence({ [path]: [{ status: 429, retryAfter: 1 }, { status: 429, retryAfter: 1 }] }) } },
+      {
+        server: {
+          faults: faultSequence({
+            [path]: [
+              { status: 429, retryAfter: 1 },
+              { status: 429, retryAfter: 1 },
+            ],
+          }),
+        },
+      },
     );
     const t0 = Date.now();
     const { report } = await ingestOne(env);
@@ -180,7 +233,9 @@ describe('vendor HTTP answers', () => {
     const { report } = await ingestOne(env);
     expect(report.outcome).toBe('failed');
     expect(report.error!.code).toBe('VENDOR_SERVER');
-    expect(report.error!.message).toMatch(/BTCUSDT\.csv\.gz: vendor server error \(HTTP 503\) after 4 attempts/);
+    expect(report.error!.message).toMatch(
+      /BTCUSDT\.csv\.gz: vendor server error \(HTTP 503\) after 4 attempts/,
+    );
     expect(env.server.requests.filter((r) => r.path === path)).toHaveLength(4);
     expect(lakeFiles(env.lakeDir)).toEqual([]);
   });
@@ -204,18 +259,22 @@ describe('vendor HTTP answers', () => {
 describe('bad requests', () => {
   it('unknown exchange or data type fails before any request, listing the known ones', async () => {
     env = await lakeEnv(async () => {});
-    await expect(env.lake.ingest({ exchange: 'nasdaq-x', dataTypes: ['trades'], symbols: ['A'], from: DAY, to: DAY })).rejects.toThrow(
-      UnknownExchangeError,
-    );
+    await expect(
+      env.lake.ingest({ exchange: 'nasdaq-x', dataTypes: ['trades'], symbols: ['A'], from: DAY, to: DAY }),
+    ).rejects.toThrow(UnknownExchangeError);
     const err = await env.lake
       .ingest({ exchange: 'binance', dataTypes: ['tradez'], symbols: ['A'], from: DAY, to: DAY })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnknownDataTypeError);
-    expect((err as UnknownDataTypeError).oneLine()).toMatch(/unknown data type "tradez". known data types: trades, incremental_book_L2/);
+    expect((err as UnknownDataTypeError).oneLine()).toMatch(
+      /unknown data type "tradez". known data types: trades, incremental_book_L2/,
+    );
     const ex = await env.lake
       .ingest({ exchange: 'nasdaq-x', dataTypes: ['trades'], symbols: ['A'], from: DAY, to: DAY })
       .catch((e: unknown) => e);
-    expect((ex as UnknownExchangeError).oneLine()).toMatch(/^unknown exchange "nasdaq-x". known exchanges: (?=.*binance-futures)(?=.*deribit)/);
+    expect((ex as UnknownExchangeError).oneLine()).toMatch(
+      /^unknown exchange "nasdaq-x". known exchanges: (?=.*binance-futures)(?=.*deribit)/,
+    );
     expect(env.server.requests).toHaveLength(0);
   });
 });
@@ -243,10 +302,19 @@ describe.skipIf(!canMount)('storage failures (real tmpfs mounts)', () => {
       const lake = await openLake({
         root: join(mnt, 'lake'),
         catalog: join(tmp.path, 'catalog.sqlite'),
-        config: { tardis: { datasetsUrl: env.server.url, apiKey: 'tl-test-key-3f9a1c', retryBaseDelayMs: 5 }, ingest: { runRows: 50_000 } },
+        config: {
+          tardis: { datasetsUrl: env.server.url, apiKey: 'tl-test-key-3f9a1c', retryBaseDelayMs: 5 },
+          ingest: { runRows: 50_000 },
+        },
       });
       try {
-        const s = await lake.ingest({ exchange: 'binance', dataTypes: ['trades'], symbols: ['BTCUSDT'], from: DAY, to: DAY });
+        const s = await lake.ingest({
+          exchange: 'binance',
+          dataTypes: ['trades'],
+          symbols: ['BTCUSDT'],
+          from: DAY,
+          to: DAY,
+        });
         const r = s.reports[0]!;
         expect(r.outcome).toBe('failed');
         expect(r.error!.code).toBe('STORAGE_FULL');
@@ -280,7 +348,10 @@ describe.skipIf(!canMount)('storage failures (real tmpfs mounts)', () => {
       try {
         const err = await lake
           .ingest({ exchange: 'binance', dataTypes: ['trades'], symbols: ['BTCUSDT'], from: DAY, to: DAY })
-          .then(() => null, (e: unknown) => e as { code: string; oneLine(): string });
+          .then(
+            () => null,
+            (e: unknown) => e as { code: string; oneLine(): string },
+          );
         expect(err?.code).toBe('STORAGE_ACCESS');
         expect(err!.oneLine()).toMatch(new RegExp(`${mnt}: .*read-only|not writable`));
         expect(err!.oneLine()).toMatch(/--lake/);

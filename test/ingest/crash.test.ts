@@ -45,12 +45,18 @@ async function checkInvariants(lake: string): Promise<{ visible: number; committ
   if (existsSync(catalogPath)) {
     const db = new Database(catalogPath, { readonly: true });
     try {
-      for (const r of db.prepare('SELECT path, checksum FROM files').all() as { path: string; checksum: string }[]) {
+      for (const r of db.prepare('SELECT path, checksum FROM files').all() as {
+        path: string;
+        checksum: string;
+      }[]) {
         recorded.set(r.path, new Set([r.checksum]));
       }
       const hasIntents = db.prepare("SELECT name FROM sqlite_master WHERE name = 'file_intents'").get();
       if (hasIntents) {
-        for (const r of db.prepare('SELECT path, checksum FROM file_intents').all() as { path: string; checksum: string }[]) {
+        for (const r of db.prepare('SELECT path, checksum FROM file_intents').all() as {
+          path: string;
+          checksum: string;
+        }[]) {
           if (!recorded.has(r.path)) recorded.set(r.path, new Set());
           recorded.get(r.path)!.add(r.checksum);
         }
@@ -110,7 +116,15 @@ describe('crash safety', () => {
     for (const day of DAYS)
       for (const symbol of SYMBOLS)
         for (const dataType of ['trades', 'book_ticker'] as const)
-          await generateTardisDataset({ dir: vendor, exchange: 'binance', dataType, symbol, day, rows: 60_000, seed: seed++ });
+          await generateTardisDataset({
+            dir: vendor,
+            exchange: 'binance',
+            dataType,
+            symbol,
+            day,
+            rows: 60_000,
+            seed: seed++,
+          });
     server = await startTardisServer({ dir: vendor, port: 0, apiKeys: [KEY] });
     env = { TARDIS_DATASETS_URL: server.url, TARDIS_API_KEY: KEY };
     const t0 = Date.now();

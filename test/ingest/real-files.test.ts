@@ -23,8 +23,17 @@ const EXPECTED_KEYS: Record<string, string> = {
 function csvColumnTypes(dataType: DataType, header: string[]): string {
   const types: Record<string, string> = {};
   for (const c of header) {
-    if (c === 'exchange' || c === 'symbol' || c === 'id' || c === 'side' || c === 'type' || c === 'underlying_index') types[c] = 'VARCHAR';
-    else if (c === 'timestamp' || c === 'local_timestamp' || c === 'funding_timestamp' || c === 'expiration') types[c] = 'BIGINT';
+    if (
+      c === 'exchange' ||
+      c === 'symbol' ||
+      c === 'id' ||
+      c === 'side' ||
+      c === 'type' ||
+      c === 'underlying_index'
+    )
+      types[c] = 'VARCHAR';
+    else if (c === 'timestamp' || c === 'local_timestamp' || c === 'funding_timestamp' || c === 'expiration')
+      types[c] = 'BIGINT';
     else if (c === 'is_snapshot') types[c] = 'BOOLEAN';
     else types[c] = 'DOUBLE';
   }
@@ -61,7 +70,13 @@ describe.skipIf(realDataMissing !== null)('real Tardis samples → lake → Duck
       await stageRealTardis(dir);
     });
     for (const f of files) {
-      const s = await env.lake.ingest({ exchange: f.exchange, dataTypes: [f.dataType], symbols: [f.symbol], from: f.day, to: f.day });
+      const s = await env.lake.ingest({
+        exchange: f.exchange,
+        dataTypes: [f.dataType],
+        symbols: [f.symbol],
+        from: f.day,
+        to: f.day,
+      });
       expect(s.failed, JSON.stringify(s.reports.map((r) => r.error))).toBe(0);
       expect(s.done).toBe(1);
     }
@@ -73,7 +88,15 @@ describe.skipIf(realDataMissing !== null)('real Tardis samples → lake → Duck
 
   it('has every real sample', () => {
     expect(files.map((f) => f.dataType).sort()).toEqual(
-      ['book_snapshot_25', 'book_snapshot_5', 'incremental_book_L2', 'quotes', 'quotes', 'trades', 'trades'].sort(),
+      [
+        'book_snapshot_25',
+        'book_snapshot_5',
+        'incremental_book_L2',
+        'quotes',
+        'quotes',
+        'trades',
+        'trades',
+      ].sort(),
     );
   });
 
@@ -81,7 +104,13 @@ describe.skipIf(realDataMissing !== null)('real Tardis samples → lake → Duck
     it(`${f.name}: lake Parquet equals the source CSV (every column, every row)`, async () => {
       const key = EXPECTED_KEYS[`${f.exchange}/${f.symbol}`]!;
       expect(key).toBeDefined();
-      const [rec] = await env.lake.files({ dataset: 'raw_tick_data', dataType: f.dataType, instrumentKey: key, fromDay: f.day, toDay: f.day });
+      const [rec] = await env.lake.files({
+        dataset: 'raw_tick_data',
+        dataType: f.dataType,
+        instrumentKey: key,
+        fromDay: f.day,
+        toDay: f.day,
+      });
       expect(rec, 'catalog has the file').toBeDefined();
       const lakeFile = join(env.lakeDir, rec!.path);
       const header = readFileSync(f.path, 'utf8').split('\n', 1)[0]!.trim().split(',');
@@ -121,7 +150,12 @@ describe.skipIf(realDataMissing !== null)('real Tardis samples → lake → Duck
   it('reads back through lake.read in timestamp order with the same rows', async () => {
     const f = files.find((x) => x.dataType === 'trades' && x.exchange === 'binance-futures')!;
     const key = EXPECTED_KEYS[`${f.exchange}/${f.symbol}`]!;
-    const table = await env.lake.read({ dataset: 'trades', key, from: f.day, to: `${f.day}T23:59:59.999999Z` });
+    const table = await env.lake.read({
+      dataset: 'trades',
+      key,
+      from: f.day,
+      to: `${f.day}T23:59:59.999999Z`,
+    });
     const expected = await duckRows(
       `SELECT count(*) AS n, min(price) AS lo, max(price) AS hi, sum(amount) AS vol FROM read_csv(${sqlString(f.path)}, header = true)`,
     );

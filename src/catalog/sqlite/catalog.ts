@@ -135,11 +135,21 @@ export class SqliteCatalog implements Catalog {
       db.pragma('foreign_keys = ON');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOSPC' || code === 'ENOTDIR') {
+      if (
+        code === 'EACCES' ||
+        code === 'EPERM' ||
+        code === 'EROFS' ||
+        code === 'ENOSPC' ||
+        code === 'ENOTDIR'
+      ) {
         throw storageErrorFromFs(path, err);
       }
       if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
-        throw new StorageAccessError(path, 'cannot create or open the catalog file (is the lake directory writable?)', err);
+        throw new StorageAccessError(
+          path,
+          'cannot create or open the catalog file (is the lake directory writable?)',
+          err,
+        );
       }
       throw new CatalogError(`cannot open the catalog ${path}: ${(err as Error).message}`, {
         hint: 'check the path is writable, or run `ticklake catalog rebuild` if the file is damaged',
@@ -167,10 +177,14 @@ export class SqliteCatalog implements Catalog {
     }
     for (const m of MIGRATIONS) {
       if (applied.has(m.version)) continue;
-      this.db.transaction(() => {
-        for (const s of m.statements) this.db.exec(s);
-        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-      }).immediate();
+      this.db
+        .transaction(() => {
+          for (const s of m.statements) this.db.exec(s);
+          this.db
+            .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+            .run(m.version, m.name, Date.now());
+        })
+        .immediate();
     }
   }
 
@@ -202,25 +216,31 @@ export class SqliteCatalog implements Catalog {
   }
 
   async commitFiles(paths: readonly string[], task?: { key: TaskKey; result: TaskResult }): Promise<void> {
-    const getIntent = this.db.prepare('SELECT record, checksum FROM file_intents WHERE path = ? ORDER BY created_at DESC');
+    const getIntent = this.db.prepare(
+      'SELECT record, checksum FROM file_intents WHERE path = ? ORDER BY created_at DESC',
+    );
     const upsert = this.db.prepare(UPSERT_FILE);
     const dropAll = this.db.prepare('DELETE FROM file_intents WHERE path = ?');
-    this.db.transaction(() => {
-      for (const p of paths) {
-        const row = getIntent.get(p) as Row | undefined;
-        if (!row) throw new CatalogError(`no pending intent for ${p}`);
-        upsert.run(...fileParams(JSON.parse(String(row.record)) as FileRecord));
-        dropAll.run(p);
-      }
-      if (task) this.finishTaskSync(task.key, task.result);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const p of paths) {
+          const row = getIntent.get(p) as Row | undefined;
+          if (!row) throw new CatalogError(`no pending intent for ${p}`);
+          upsert.run(...fileParams(JSON.parse(String(row.record)) as FileRecord));
+          dropAll.run(p);
+        }
+        if (task) this.finishTaskSync(task.key, task.result);
+      })
+      .immediate();
   }
 
   async putFiles(records: readonly FileRecord[]): Promise<void> {
     const upsert = this.db.prepare(UPSERT_FILE);
-    this.db.transaction(() => {
-      for (const r of records) upsert.run(...fileParams(r));
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const r of records) upsert.run(...fileParams(r));
+      })
+      .immediate();
   }
 
   async getFile(path: string): Promise<FileRecord | null> {
@@ -260,7 +280,9 @@ export class SqliteCatalog implements Catalog {
   }
 
   async getTask(key: TaskKey): Promise<TaskRecord | null> {
-    const r = this.db.prepare(`SELECT * FROM ingest_tasks WHERE ${TASK_WHERE}`).get(...taskKeyParams(key)) as Row | undefined;
+    const r = this.db.prepare(`SELECT * FROM ingest_tasks WHERE ${TASK_WHERE}`).get(...taskKeyParams(key)) as
+      | Row
+      | undefined;
     return r ? taskFromRow(r) : null;
   }
 
@@ -369,10 +391,12 @@ export class SqliteCatalog implements Catalog {
   }
 
   async clearForRebuild(): Promise<void> {
-    this.db.transaction(() => {
-      this.db.exec('DELETE FROM files');
-      this.db.exec('DELETE FROM file_intents');
-      this.db.exec('DELETE FROM ingest_tasks');
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.exec('DELETE FROM files');
+        this.db.exec('DELETE FROM file_intents');
+        this.db.exec('DELETE FROM ingest_tasks');
+      })
+      .immediate();
   }
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { type Lake, openLake } from '../../lake/lake.js';
 import { UsageError } from '../../errors.js';
+import { type Lake, openLake } from '../../lake/lake.js';
 
 export interface Globals {
   lake?: string;

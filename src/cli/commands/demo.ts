@@ -2,15 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { int64ToFloat64 } from '../../columns/arrow.js';
 import { generateTardisDataset } from '../../dev/generate.js';
 import { startTardisServer } from '../../dev/tardis-server.js';
-import { int64ToFloat64 } from '../../columns/arrow.js';
 import { openLake } from '../../lake/lake.js';
 import type { DataType } from '../../schema/datasets.js';
 import { formatMicros } from '../../util/time.js';
 import { formatBytes, formatCount, type Out, textTable, writeCsv } from '../output.js';
-import { groupFiles } from './ls.js';
 import { globalsOf, parsePositiveInt } from './common.js';
+import { groupFiles } from './ls.js';
 
 interface DemoPlanItem {
   exchange: string;
@@ -35,7 +35,9 @@ export const ONLINE_DEMO_DAY = '2024-08-01';
 export function registerDemoCommand(program: Command, o: Out, setExit: (c: number) => void): void {
   program
     .command('demo')
-    .description('ingest a few instrument-days from a local Tardis-compatible server over generated data (or --online: Tardis’s free days) and query them')
+    .description(
+      'ingest a few instrument-days from a local Tardis-compatible server over generated data (or --online: Tardis’s free days) and query them',
+    )
     .option('--online', 'use the real Tardis.dev free first-of-month data instead of the local server')
     .option('--rows <n>', 'rows per generated file (offline)', '200000')
     .action(async (flags: { online?: boolean; rows: string }, cmd: Command) => {
@@ -50,18 +52,30 @@ export function registerDemoCommand(program: Command, o: Out, setExit: (c: numbe
         if (flags.online) {
           plan = ONLINE_DEMO;
           days = [ONLINE_DEMO_DAY];
-          o.out(`demo: downloading Tardis.dev free data for ${ONLINE_DEMO_DAY} (first day of the month, no API key needed)\n`);
+          o.out(
+            `demo: downloading Tardis.dev free data for ${ONLINE_DEMO_DAY} (first day of the month, no API key needed)\n`,
+          );
         } else {
           plan = OFFLINE_DEMO;
           days = OFFLINE_DEMO_DAYS;
           vendorDir = await mkdtemp(join(tmpdir(), 'ticklake-demo-'));
-          o.out(`demo: generating ${formatCount(rows)} rows per file of realistic Tardis-format data (labelled generated) in ${vendorDir}\n`);
+          o.out(
+            `demo: generating ${formatCount(rows)} rows per file of realistic Tardis-format data (labelled generated) in ${vendorDir}\n`,
+          );
           let seed = 1;
           for (const item of plan)
             for (const symbol of item.symbols)
               for (const dataType of item.dataTypes)
                 for (const day of days)
-                  await generateTardisDataset({ dir: vendorDir, exchange: item.exchange, dataType, symbol, day, rows, seed: seed++ });
+                  await generateTardisDataset({
+                    dir: vendorDir,
+                    exchange: item.exchange,
+                    dataType,
+                    symbol,
+                    day,
+                    rows,
+                    seed: seed++,
+                  });
           server = await startTardisServer({ dir: vendorDir, port: 0 });
           datasetsUrl = server.url;
           o.out(`demo: local Tardis-compatible server at ${server.url}\n`);
@@ -87,14 +101,21 @@ export function registerDemoCommand(program: Command, o: Out, setExit: (c: numbe
               `ingest ${item.exchange}: ${s.done} stored, ${s.skipped} already there, ${s.absent} absent, ${s.failed} failed · ` +
                 `${formatCount(s.rows)} rows · ${formatBytes(s.bytes)} · ${s.seconds.toFixed(1)} s\n`,
             );
-            for (const r of s.reports) if (r.error) o.out(`  ${r.task.dataType} ${r.task.symbol} ${r.task.day}: ${r.error.message}\n`);
+            for (const r of s.reports)
+              if (r.error) o.out(`  ${r.task.dataType} ${r.task.symbol} ${r.task.day}: ${r.error.message}\n`);
           }
           const groups = groupFiles(await lake.files({ dataset: 'raw_tick_data' }));
           o.out(`\nThe lake at ${lake.storage.location} now holds:\n`);
           o.out(
             `${textTable(
               ['data_type', 'instrument_key', 'days', 'rows', 'size'],
-              groups.map((gr) => [gr.dataType, gr.key, String(gr.days.size), formatCount(gr.rows), formatBytes(gr.bytes)]),
+              groups.map((gr) => [
+                gr.dataType,
+                gr.key,
+                String(gr.days.size),
+                formatCount(gr.rows),
+                formatBytes(gr.bytes),
+              ]),
             )}\n`,
           );
           const key = flags.online ? 'DERIBIT:PERP:BTC-USD' : 'BINANCE:SPOT_PAIR:BTC-USDT';

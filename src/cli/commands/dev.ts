@@ -9,18 +9,29 @@ import { formatCount, type Out } from '../output.js';
 import { parsePositiveInt, splitList } from './common.js';
 
 export function registerDevCommands(program: Command, o: Out, setExit: (c: number) => void): void {
-  const dev = program.command('dev').description('local vendor server and data generator for tests and demos');
+  const dev = program
+    .command('dev')
+    .description('local vendor server and data generator for tests and demos');
   dev
     .command('tardis-server')
-    .description('serve a directory laid out as {exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz under Tardis’s URL scheme')
+    .description(
+      'serve a directory laid out as {exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz under Tardis’s URL scheme',
+    )
     .requiredOption('--dir <dir>', 'directory to serve')
     .option('--port <port>', 'port (default: a free one)', '0')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--api-key <key...>', 'require one of these keys for non-first-of-month days (like Tardis)')
     .action(async (flags: { dir: string; port: string; host: string; apiKey?: string[] }) => {
       const port = Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${flags.port} is not a port number`);
-      await runTardisServerCommand({ dir: flags.dir, port, host: flags.host, apiKeys: flags.apiKey, print: (s: string) => o.out(`${s}\n`) });
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new UsageError(`--port ${flags.port} is not a port number`);
+      await runTardisServerCommand({
+        dir: flags.dir,
+        port,
+        host: flags.host,
+        apiKeys: flags.apiKey,
+        print: (s: string) => o.out(`${s}\n`),
+      });
       setExit(0);
     });
   dev
@@ -35,10 +46,21 @@ export function registerDevCommands(program: Command, o: Out, setExit: (c: numbe
     .option('--rows <n>', 'rows per file', '100000')
     .option('--seed <n>', 'random seed', '1')
     .action(
-      async (flags: { dir: string; exchange: string; dataTypes: string; symbols: string; from: string; to?: string; rows: string; seed: string }) => {
+      async (flags: {
+        dir: string;
+        exchange: string;
+        dataTypes: string;
+        symbols: string;
+        from: string;
+        to?: string;
+        rows: string;
+        seed: string;
+      }) => {
         assertTardisExchange(flags.exchange);
         const dataTypes = splitList(flags.dataTypes);
-        for (const dt of dataTypes) if (!isDataType(dt)) throw new UsageError(`unknown data type "${dt}"`, { hint: `use ${DATA_TYPES.join(', ')}` });
+        for (const dt of dataTypes)
+          if (!isDataType(dt))
+            throw new UsageError(`unknown data type "${dt}"`, { hint: `use ${DATA_TYPES.join(', ')}` });
         const rows = parsePositiveInt(flags.rows, '--rows');
         const seed = Number(flags.seed);
         const days = daysInclusive(parseDay(flags.from, '--from'), parseDay(flags.to ?? flags.from, '--to'));

@@ -36,7 +36,9 @@ export function registerIngestCommand(program: Command, o: Out, setExit: (c: num
         'The API key comes from TARDIS_API_KEY or tardis.apiKey in ticklake.yaml; without one only the first day of each month works.',
     )
     .action(async (flags: IngestFlags, cmd: Command) => {
-      const concurrency = flags.concurrency ? parsePositiveInt(flags.concurrency, '--concurrency') : undefined;
+      const concurrency = flags.concurrency
+        ? parsePositiveInt(flags.concurrency, '--concurrency')
+        : undefined;
       const lake = await openLakeFor(cmd, { concurrency });
       try {
         const bar = !flags.json && o.isTTY ? new ProgressBar(o) : null;
@@ -63,10 +65,17 @@ export function registerIngestCommand(program: Command, o: Out, setExit: (c: num
             }
             if (e.badRows > 0) {
               bar?.clear();
-              o.err(`quarantined ${e.badRows} bad rows in ${taskName(e.task)}; first: ${e.examples?.[0] ?? ''}\n`);
+              o.err(
+                `quarantined ${e.badRows} bad rows in ${taskName(e.task)}; first: ${e.examples?.[0] ?? ''}\n`,
+              );
             }
           }
-          bar?.render(finished, total, `tasks · ${formatCount(rows)} rows · ${formatBytes(bytes)}`, e.type === 'task-end');
+          bar?.render(
+            finished,
+            total,
+            `tasks · ${formatCount(rows)} rows · ${formatBytes(bytes)}`,
+            e.type === 'task-end',
+          );
         };
         let summary: IngestSummary;
         try {
@@ -114,6 +123,7 @@ function printSummary(o: Out, s: IngestSummary): void {
     if (r.outcome === 'absent') o.out(`  absent at vendor: ${taskName(r.task)} (404)\n`);
   }
   for (const r of s.reports) {
-    if (r.outcome === 'failed') o.out(`  failed: ${taskName(r.task)}: ${r.error?.message ?? 'unknown error'}\n`);
+    if (r.outcome === 'failed')
+      o.out(`  failed: ${taskName(r.task)}: ${r.error?.message ?? 'unknown error'}\n`);
   }
 }

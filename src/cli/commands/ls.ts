@@ -58,55 +58,73 @@ export function registerLsCommand(program: Command, o: Out, _setExit: (c: number
     .option('--key <key>', 'only this instrument key')
     .option('--files', 'list every file instead of a summary per instrument')
     .option('--json', 'print JSON')
-    .action(async (flags: { dataset: string; dataType?: string; key?: string; files?: boolean; json?: boolean }, cmd: Command) => {
-      const lake = await openLakeFor(cmd);
-      try {
-        const files = await lake.files({ dataset: flags.dataset, dataType: flags.dataType, instrumentKey: flags.key });
-        if (flags.files) {
-          if (flags.json) o.out(`${JSON.stringify(files, null, 2)}\n`);
-          else
+    .action(
+      async (
+        flags: { dataset: string; dataType?: string; key?: string; files?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const lake = await openLakeFor(cmd);
+        try {
+          const files = await lake.files({
+            dataset: flags.dataset,
+            dataType: flags.dataType,
+            instrumentKey: flags.key,
+          });
+          if (flags.files) {
+            if (flags.json) o.out(`${JSON.stringify(files, null, 2)}\n`);
+            else
+              o.out(
+                `${textTable(
+                  ['path', 'rows', 'bytes', 'checksum'],
+                  files.map((f) => [
+                    f.path,
+                    formatCount(f.rows),
+                    formatBytes(f.bytes),
+                    f.checksum.slice(0, 12),
+                  ]),
+                )}\n`,
+              );
+            return;
+          }
+          const groups = groupFiles(files);
+          if (flags.json) {
             o.out(
-              `${textTable(
-                ['path', 'rows', 'bytes', 'checksum'],
-                files.map((f) => [f.path, formatCount(f.rows), formatBytes(f.bytes), f.checksum.slice(0, 12)]),
+              `${JSON.stringify(
+                groups.map((g) => ({ ...g, days: g.days.size })),
+                null,
+                2,
               )}\n`,
             );
-          return;
-        }
-        const groups = groupFiles(files);
-        if (flags.json) {
+            return;
+          }
+          if (groups.length === 0) {
+            o.out(
+              `the lake at ${lake.storage.location} holds no ${flags.dataset} files yet (try \`ticklake demo\` or \`ticklake ingest\`)\n`,
+            );
+            return;
+          }
           o.out(
-            `${JSON.stringify(
-              groups.map((g) => ({ ...g, days: g.days.size })),
-              null,
-              2,
+            `${textTable(
+              ['data_type', 'instrument_key', 'days', 'first', 'last', 'rows', 'size'],
+              groups.map((g) => [
+                g.dataType,
+                g.key + (g.generated ? ' (generated)' : ''),
+                String(g.days.size),
+                g.first,
+                g.last,
+                formatCount(g.rows),
+                formatBytes(g.bytes),
+              ]),
             )}\n`,
           );
-          return;
+          const rows = groups.reduce((s, g) => s + g.rows, 0);
+          const bytes = groups.reduce((s, g) => s + g.bytes, 0);
+          o.out(
+            `${files.length} files · ${formatCount(rows)} rows · ${formatBytes(bytes)} in ${lake.storage.location}\n`,
+          );
+        } finally {
+          await lake.close();
         }
-        if (groups.length === 0) {
-          o.out(`the lake at ${lake.storage.location} holds no ${flags.dataset} files yet (try \`ticklake demo\` or \`ticklake ingest\`)\n`);
-          return;
-        }
-        o.out(
-          `${textTable(
-            ['data_type', 'instrument_key', 'days', 'first', 'last', 'rows', 'size'],
-            groups.map((g) => [
-              g.dataType,
-              g.key + (g.generated ? ' (generated)' : ''),
-              String(g.days.size),
-              g.first,
-              g.last,
-              formatCount(g.rows),
-              formatBytes(g.bytes),
-            ]),
-          )}\n`,
-        );
-        const rows = groups.reduce((s, g) => s + g.rows, 0);
-        const bytes = groups.reduce((s, g) => s + g.bytes, 0);
-        o.out(`${files.length} files · ${formatCount(rows)} rows · ${formatBytes(bytes)} in ${lake.storage.location}\n`);
-      } finally {
-        await lake.close();
-      }
-    });
+      },
+    );
 }

@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { arrowToBatch } from '../../columns/arrow.js';
-import { UsageError, storageErrorFromFs } from '../../errors.js';
+import { storageErrorFromFs, UsageError } from '../../errors.js';
 import { ParquetWriter } from '../../parquet/writer.js';
 import { CANONICAL_SCHEMAS, DATA_TYPES, type DataType, isDataType } from '../../schema/datasets.js';
 import { addDays, parseDay } from '../../util/time.js';
@@ -39,15 +39,26 @@ export function registerQueryCommand(program: Command, o: Out, setExit: (c: numb
     .option('--out <file>', 'write to a file instead of standard output (required for parquet)')
     .action(async (dataType: string, flags: QueryFlags, cmd: Command) => {
       if (!['csv', 'json', 'parquet'].includes(flags.format)) {
-        throw new UsageError(`--format ${flags.format} is not supported`, { hint: 'use csv, json or parquet' });
+        throw new UsageError(`--format ${flags.format} is not supported`, {
+          hint: 'use csv, json or parquet',
+        });
       }
       if (flags.format === 'parquet' && !flags.out) throw new UsageError('--format parquet needs --out FILE');
-      if (!isDataType(dataType)) throw new UsageError(`unknown data type "${dataType}"`, { hint: `use one of ${DATA_TYPES.join(', ')}` });
+      if (!isDataType(dataType))
+        throw new UsageError(`unknown data type "${dataType}"`, {
+          hint: `use one of ${DATA_TYPES.join(', ')}`,
+        });
       const lake = await openLakeFor(cmd);
       try {
         const range = cliRange(flags.from, flags.to);
         const columns = flags.columns ? splitList(flags.columns) : undefined;
-        const table = await lake.read({ dataset: dataType, key: flags.key, from: range.from, to: range.to, columns });
+        const table = await lake.read({
+          dataset: dataType,
+          key: flags.key,
+          from: range.from,
+          to: range.to,
+          columns,
+        });
         if (flags.format === 'parquet') {
           const schema = CANONICAL_SCHEMAS[dataType as DataType];
           const fields = schema.fields.filter((f) => table.getChild(f.name) !== null);
