@@ -1,6 +1,6 @@
 // `npm run bench`: ticklake against a reference run in the same script on the same data, as ratios.
 // Data is generated (labelled generated) and cached in bench/tmp/. Results go to bench/RESULTS.md.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,17 +49,23 @@ async function time(fn, runs = 3) {
   return median(ts);
 }
 
-function ingestChild(lakeDir, url, symbol) {
+/** Ingest in a child process (async: the vendor server runs in this process and must keep serving). */
+async function ingestChild(lakeDir, url, symbol) {
   rmSync(lakeDir, { recursive: true, force: true });
-  const r = spawnSync(
-    process.execPath,
-    [join(HERE, 'ingest-child.mjs'), lakeDir, url, 'binance', 'trades', symbol, DAY],
-    {
-      encoding: 'utf8',
-    },
-  );
-  if (r.status !== 0) throw new Error(`ingest child failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop());
+  const child = spawn(process.execPath, [join(HERE, 'ingest-child.mjs'), lakeDir, url, 'binance', 'trades', symbol, DAY], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const code = await new Promise((res) => child.on('close', res));
+  if (code !== 0) throw new Error(`ingest child failed: ${err}`);
+  return JSON.parse(out.trim().split('\n').pop());
 }
 
 const instance = await DuckDBInstance.create(':memory:');
@@ -72,7 +78,7 @@ const server = await startTardisServer({ dir: join(TMP, 'vendor'), port: 0 });
 try {
   const gunzipMs = await time(async () => {
     let n = 0;
-    await pipeline(createReadStream(big.path), createGunzip(), async (src) => {
+    await pipeline(createReadStream(big.path, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 1 << 20 }), async (src) => {
       for await (const chunk of src) n += chunk.length;
     });
     if (n === 0) throw new Error('empty');
@@ -86,7 +92,7 @@ try {
       ORDER BY "timestamp") TO '${copyOut}' (FORMAT parquet, COMPRESSION zstd)`);
   }, 3);
   const runs = [];
-  for (let i = 0; i < 3; i++) runs.push(ingestChild(join(TMP, 'lake-big'), server.url, 'BTCUSDT'));
+  for (let i = 0; i < 3; i++) runs.push(await ingestChild(join(TMP, 'lake-big'), server.url, 'BTCUSDT'));
   const ingestMs = median(runs.map((r) => r.seconds * 1000));
   const rss5 = median(runs.map((r) => r.maxRssMB));
   results.push({
@@ -103,7 +109,7 @@ try {
     refName: 'DuckDB COPY',
     goal: '—',
   });
-  const hugeRun = ingestChild(join(TMP, 'lake-huge'), server.url, 'ETHUSDT');
+  const hugeRun = await ingestChild(join(TMP, 'lake-huge'), server.url, 'ETHUSDT');
   rmSync(join(TMP, 'lake-huge'), { recursive: true, force: true });
   results.push({
     what: `ingest peak RSS: ${ROWS_HUGE.toLocaleString()} rows vs ${ROWS_BIG.toLocaleString()} rows`,

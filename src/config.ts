@@ -61,7 +61,7 @@ export const DEFAULTS: Omit<TicklakeConfig, 'configFile'> = {
     rowGroupRows: 1_048_576,
     runRows: 1_048_576,
     compression: 'zstd',
-    zstdLevel: 3,
+    zstdLevel: 1,
   },
 };
 

@@ -600,7 +600,7 @@ async function streamGunzipped(
   onBytes: (n: number) => void,
   consume: (chunk: Uint8Array) => void | Promise<void>,
 ): Promise<{ sha256: string; bytes: number; generated: boolean }> {
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 1 << 20 });
   let gzError: unknown = null;
   const consumer = (async () => {
     for await (const chunk of gunzip) await consume(chunk as Buffer);
