@@ -12,8 +12,8 @@
  * - books are consistent: levels monotone, bid < ask, `incremental_book_L2` opens with an
  *   `is_snapshot=true` run and removes levels with `amount=0`; quotes/book_ticker follow that book.
  *
- * Deterministic from `seed` (mulberry32, no Math.random) and streamed: lines go into a ~256 KiB string
- * chunk that is gzipped with backpressure, so 20 M rows never sit in memory.
+ * Deterministic from `seed` (mulberry32, no Math.random) and streamed: lines are written as bytes into 1 MiB
+ * chunks that are gzipped with backpressure, so 20 M rows never sit in memory.
  */
 export {
   type GenerateDatasetOptions,
