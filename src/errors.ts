@@ -62,6 +62,48 @@ export class TicklakeError extends Error {
   oneLine(): string {
     return this.hint ? `${this.message}. ${this.hint}` : this.message;
   }
+
+  /** Plain data for crossing a thread boundary (postMessage). The `cause` is left behind. */
+  serialize(): SerializedTicklakeError {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      hint: this.hint,
+      details: cloneableDetails(this.details),
+    };
+  }
+
+  /**
+   * Rebuild an error sent by `serialize()` (e.g. from a Worker): same code, message, hint, details
+   * and name. It is a plain `TicklakeError`, not the original subclass, so callers test `code`.
+   */
+  static fromSerialized(s: SerializedTicklakeError): TicklakeError {
+    const e = new TicklakeError(s.code, s.message, {
+      ...(s.hint === undefined ? {} : { hint: s.hint }),
+      ...(s.details === undefined ? {} : { details: s.details }),
+    });
+    e.name = s.name;
+    return e;
+  }
+}
+
+export interface SerializedTicklakeError {
+  name: string;
+  code: ErrorCode;
+  message: string;
+  hint: string | undefined;
+  details: Record<string, unknown> | undefined;
+}
+
+/** `details` as plain JSON data (so structured clone cannot fail on a stray function or handle). */
+function cloneableDetails(d: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (d === undefined) return undefined;
+  try {
+    return JSON.parse(JSON.stringify(d)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 export class UsageError extends TicklakeError {

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULTS, loadConfig } from '../../src/config.js';
+import { DEFAULTS, loadConfig, validateConfigDocument } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -95,5 +95,15 @@ describe('config', () => {
     );
     writeFileSync(join(tmp.path, 'ticklake.yaml'), 'a: [1, 2\n');
     expect(() => loadConfig({ cwd: tmp.path, env: {} })).toThrow(/not valid YAML/);
+  });
+
+  it('ingest.decodeInWorker: true by default, a boolean from the file, anything else a problem', () => {
+    expect(loadConfig({ cwd: tmp.path, env: {} }).ingest.decodeInWorker).toBe(true);
+    expect(DEFAULTS.ingest.decodeInWorker).toBe(true);
+    writeFileSync(join(tmp.path, 'ticklake.yaml'), 'ingest:\n  decodeInWorker: false\n');
+    expect(loadConfig({ cwd: tmp.path, env: {} }).ingest.decodeInWorker).toBe(false);
+    expect(validateConfigDocument({ ingest: { decodeInWorker: 'no' } }).problems).toEqual([
+      'ingest.decodeInWorker: must be true or false',
+    ]);
   });
 });
