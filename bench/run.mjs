@@ -52,9 +52,13 @@ async function time(fn, runs = 3) {
 /** Ingest in a child process (async: the vendor server runs in this process and must keep serving). */
 async function ingestChild(lakeDir, url, symbol) {
   rmSync(lakeDir, { recursive: true, force: true });
-  const child = spawn(process.execPath, [join(HERE, 'ingest-child.mjs'), lakeDir, url, 'binance', 'trades', symbol, DAY], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(HERE, 'ingest-child.mjs'), lakeDir, url, 'binance', 'trades', symbol, DAY],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => {
@@ -78,9 +82,13 @@ const server = await startTardisServer({ dir: join(TMP, 'vendor'), port: 0 });
 try {
   const gunzipMs = await time(async () => {
     let n = 0;
-    await pipeline(createReadStream(big.path, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 1 << 20 }), async (src) => {
-      for await (const chunk of src) n += chunk.length;
-    });
+    await pipeline(
+      createReadStream(big.path, { highWaterMark: 1 << 20 }),
+      createGunzip({ chunkSize: 1 << 20 }),
+      async (src) => {
+        for await (const chunk of src) n += chunk.length;
+      },
+    );
     if (n === 0) throw new Error('empty');
   });
   const copyOut = join(TMP, 'duckdb-copy.parquet');

@@ -37,6 +37,11 @@ export interface IngestConfig {
    * ways give byte-identical files.
    */
   decodeInWorker: boolean;
+  /**
+   * Write Parquet while the file is still downloading, with a sliding-window sort (nearly-sorted input);
+   * a file whose rows are too far out of order is redone with the external sort. Default true.
+   */
+  streamingSort: boolean;
 }
 
 export interface TicklakeConfig {
@@ -70,6 +75,7 @@ export const DEFAULTS: Omit<TicklakeConfig, 'configFile'> = {
     compression: 'zstd',
     zstdLevel: 1,
     decodeInWorker: true,
+    streamingSort: true,
   },
 };
 
@@ -215,7 +221,15 @@ export function validateConfigDocument(doc: unknown): {
       const i = doc.ingest;
       checkUnknown(
         i,
-        ['maxBadRowShare', 'rowGroupRows', 'runRows', 'compression', 'zstdLevel', 'decodeInWorker'],
+        [
+          'maxBadRowShare',
+          'rowGroupRows',
+          'runRows',
+          'compression',
+          'zstdLevel',
+          'decodeInWorker',
+          'streamingSort',
+        ],
         'ingest',
         problems,
       );
@@ -232,6 +246,7 @@ export function validateConfigDocument(doc: unknown): {
           Number.isInteger(n) && n >= 1 && n <= 22 ? undefined : 'must be an integer from 1 to 22',
         ),
         decodeInWorker: takeBoolean(i, 'decodeInWorker', 'ingest.decodeInWorker', problems),
+        streamingSort: takeBoolean(i, 'streamingSort', 'ingest.streamingSort', problems),
       };
     }
   }
@@ -318,6 +333,7 @@ export function loadConfig(options: LoadConfigOptions = {}): TicklakeConfig {
       compression: fi.compression ?? DEFAULTS.ingest.compression,
       zstdLevel: fi.zstdLevel ?? DEFAULTS.ingest.zstdLevel,
       decodeInWorker: fi.decodeInWorker ?? DEFAULTS.ingest.decodeInWorker,
+      streamingSort: fi.streamingSort ?? DEFAULTS.ingest.streamingSort,
     },
     configFile: file,
   };

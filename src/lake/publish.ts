@@ -48,6 +48,8 @@ export async function hashSource(src: RandomAccessSource): Promise<string> {
   return h.digest('hex');
 }
 
+export type FooterInput = Omit<FooterMetadata, 'rows' | 'minTimestamp' | 'maxTimestamp' | 'codeVersion'>;
+
 export interface StagedFile {
   readonly path: string;
   readonly record: FileRecord;
@@ -61,8 +63,12 @@ export interface WriteLakeFileOptions {
   codec: Codec;
   zstdLevel?: number;
   rowGroupRows?: number;
-  /** Footer metadata except rows and min/max timestamp, which are measured while writing. */
-  footer: Omit<FooterMetadata, 'rows' | 'minTimestamp' | 'maxTimestamp' | 'codeVersion'>;
+  /**
+   * Footer metadata except rows and min/max timestamp, which are measured while writing. A function is
+   * called once the batches are exhausted (for metadata known only at the end, like a source checksum
+   * while the source is still streaming in).
+   */
+  footer: FooterInput | (() => FooterInput);
   /** Name of the timestamp column whose min/max go into the footer (default `timestamp`). */
   timestampColumn?: string;
   sortingColumns?: string[];
@@ -106,7 +112,7 @@ export async function stageLakeFile(
       await writer.write(batch);
     }
     const footer: FooterMetadata = {
-      ...o.footer,
+      ...(typeof o.footer === 'function' ? o.footer() : o.footer),
       rows,
       minTimestamp: rows > 0 && Number.isFinite(minTs) ? minTs : null,
       maxTimestamp: rows > 0 && Number.isFinite(maxTs) ? maxTs : null,

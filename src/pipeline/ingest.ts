@@ -24,6 +24,7 @@ import { LocalStorage, STAGING_DIR } from '../lake/local-storage.js';
 import { publishStaged, repairIntents, type StagedFile, stageLakeFile } from '../lake/publish.js';
 import { ExternalSorter } from '../lake/sort.js';
 import type { Storage } from '../lake/storage.js';
+import { StreamingSorter } from '../lake/stream-sort.js';
 import { ParquetReader } from '../parquet/reader.js';
 import {
   CANONICAL_SCHEMAS,
@@ -346,23 +347,64 @@ async function ingestOne(
   previousSourceChecksum: string | null,
   onBytes: (n: number) => void,
   pool: DecodePool | null,
+  allowStreaming = true,
 ): Promise<OneResult> {
   const dataType = task.dataType as DataType;
   const schema = CANONICAL_SCHEMAS[dataType];
   const grouped = isGroupedTask(task);
   const singleKey = grouped ? null : tardisKeyForSymbol(task.exchange, task.symbol);
   const sortKey = grouped ? ['instrument_key', 'timestamp'] : sortKeyOf(dataType);
-  const sorter = new ExternalSorter({
-    schema,
-    sortKey,
-    runRows: ctx.config.ingest.runRows,
-    // Sorted output in row-group-sized batches: the Parquet writer then takes each batch as one row
-    // group instead of concatenating 64 Ki-row pieces (less copying and GC on the main thread).
-    outputBatchRows: ctx.config.ingest.rowGroupRows,
-    tmpDir: ctx.tmpDir,
-  });
+  // One instrument: write while downloading (sliding-window sort); otherwise the external sort.
+  const stream = !grouped && allowStreaming && ctx.config.ingest.streamingSort ? new StreamingSorter() : null;
+  const sorter = stream
+    ? null
+    : new ExternalSorter({
+        schema,
+        sortKey,
+        runRows: ctx.config.ingest.runRows,
+        // Sorted output in row-group-sized batches: the Parquet writer then takes each batch as one row
+        // group instead of concatenating 64 Ki-row pieces (less copying and GC on the main thread).
+        outputBatchRows: ctx.config.ingest.rowGroupRows,
+        tmpDir: ctx.tmpDir,
+      });
   const bad = { lines: new Float64Builder('int64'), reasons: new Utf8Builder(), raw: new Utf8Builder() };
   const staged: StagedFile[] = [];
+  let source: { sha256: string; bytes: number; generated: boolean } | null = null;
+  const footerBase = () => {
+    const d = source!;
+    return {
+      dataset: RAW_TICK_DATA,
+      dataType,
+      schemaVersion: RAW_SCHEMA_VERSION,
+      day: task.day,
+      vendor: 'tardis',
+      vendorExchange: task.exchange,
+      vendorSymbol: task.symbol,
+      sourceUrl: url,
+      sourceSha256: d.sha256,
+      sourceBytes: d.bytes,
+      generated: d.generated,
+      lineage: [{ url, sha256: d.sha256, bytes: d.bytes }],
+    };
+  };
+  const writeOpts = {
+    storage: ctx.storage,
+    schema,
+    codec: ctx.config.ingest.compression,
+    zstdLevel: ctx.config.ingest.zstdLevel,
+    rowGroupRows: ctx.config.ingest.rowGroupRows,
+  };
+  let writing: Promise<StagedFile> | null = null;
+  if (stream) {
+    const key = singleKey!;
+    writing = stageLakeFile(stream.output(), {
+      ...writeOpts,
+      path: rawTickPath(task.day, dataType, key),
+      footer: () => ({ ...footerBase(), instrumentKey: key, sortedBy: ['timestamp'] }),
+      sortingColumns: ['timestamp'],
+    });
+    writing.catch(() => {});
+  }
   try {
     const job: DecodeJob = {
       url,
@@ -377,19 +419,39 @@ async function ingestOne(
     const hooks: PoolHooks = {
       signal: req.signal,
       onBytes,
-      onBatch: (batch: ColumnBatch) => sorter.push(batch),
+      onBatch: stream
+        ? (batch: ColumnBatch) => stream.push(batch)
+        : (batch: ColumnBatch) => sorter!.push(batch),
       onBadRow: (line: number, reason: string, raw: string) => {
         bad.lines.append(line);
         bad.reasons.append(reason);
         bad.raw.append(raw);
       },
     };
-    const { parsed, download } = pool
-      ? await pool.decode(job, hooks)
-      : await decodeDataset(job, { ...hooks, apiKey: ctx.config.tardis.apiKey });
+    let decoded: Awaited<ReturnType<typeof decodeDataset>>;
+    try {
+      decoded = pool
+        ? await pool.decode(job, hooks)
+        : await decodeDataset(job, { ...hooks, apiKey: ctx.config.tardis.apiKey });
+    } catch (err) {
+      if (stream) {
+        stream.fail(err);
+        await writing!.catch(() => {});
+        if (stream.speculationFailed) {
+          // Rows too far out of order for the window: redo this file with the external sort.
+          return await ingestOne(ctx, task, url, req, previousSourceChecksum, onBytes, pool, false);
+        }
+      }
+      throw err;
+    }
+    const { parsed, download } = decoded;
+    source = download;
+    stream?.end();
+    if (writing) staged.push(await writing);
     if (previousSourceChecksum !== null && previousSourceChecksum === download.sha256) {
       const prev = await ctx.catalog.getTask(task);
       if (prev && (await taskStillHolds(ctx, prev.outputs))) {
+        for (const s of staged) await s.pending.abort();
         await ctx.catalog.finishTask(task, {
           status: 'done',
           sourceUrl: url,
@@ -410,45 +472,24 @@ async function ingestOne(
         };
       }
     }
-    const footerBase = {
-      dataset: RAW_TICK_DATA,
-      dataType,
-      schemaVersion: RAW_SCHEMA_VERSION,
-      day: task.day,
-      vendor: 'tardis',
-      vendorExchange: task.exchange,
-      vendorSymbol: task.symbol,
-      sourceUrl: url,
-      sourceSha256: download.sha256,
-      sourceBytes: download.bytes,
-      generated: download.generated,
-      lineage: [{ url, sha256: download.sha256, bytes: download.bytes }],
-    };
-    const writeOpts = {
-      storage: ctx.storage,
-      schema,
-      codec: ctx.config.ingest.compression,
-      zstdLevel: ctx.config.ingest.zstdLevel,
-      rowGroupRows: ctx.config.ingest.rowGroupRows,
-    };
-    if (!grouped) {
+    if (!stream && !grouped) {
       const key = singleKey!;
       staged.push(
-        await stageLakeFile(sorter.finish(), {
+        await stageLakeFile(sorter!.finish(), {
           ...writeOpts,
           path: rawTickPath(task.day, dataType, key),
-          footer: { ...footerBase, instrumentKey: key, sortedBy: ['timestamp'] },
+          footer: { ...footerBase(), instrumentKey: key, sortedBy: ['timestamp'] },
           sortingColumns: ['timestamp'],
         }),
       );
-    } else {
+    } else if (grouped) {
       const partitionOf = dataType === 'options_chain' ? underlyingOf : (key: string) => key;
-      for await (const part of partitionSorted(sorter.finish(), partitionOf)) {
+      for await (const part of partitionSorted(sorter!.finish(), partitionOf)) {
         staged.push(
           await stageLakeFile(part.batches, {
             ...writeOpts,
             path: rawTickPath(task.day, dataType, part.key),
-            footer: { ...footerBase, instrumentKey: part.key, sortedBy: sortKeyOf(dataType) },
+            footer: { ...footerBase(), instrumentKey: part.key, sortedBy: sortKeyOf(dataType) },
             sortingColumns: [...sortKeyOf(dataType)],
           }),
         );
@@ -468,7 +509,12 @@ async function ingestOne(
           ...writeOpts,
           schema: QUARANTINE_SCHEMA,
           path: quarantinePath(task.day, dataType, 'tardis', task.exchange, task.symbol),
-          footer: { ...footerBase, dataset: QUARANTINE, instrumentKey: singleKey, sortedBy: ['line_number'] },
+          footer: {
+            ...footerBase(),
+            dataset: QUARANTINE,
+            instrumentKey: singleKey,
+            sortedBy: ['line_number'],
+          },
           timestampColumn: 'none',
         }),
       );
@@ -499,10 +545,12 @@ async function ingestOne(
       examples: parsed.examples,
     };
   } catch (err) {
+    stream?.fail(err);
+    if (writing) await writing.catch(() => {});
     for (const s of staged) await s.pending.abort().catch(() => {});
     throw err;
   } finally {
-    await sorter.close();
+    await sorter?.close();
   }
 }
 

@@ -198,7 +198,10 @@ describe('decode in a worker thread', () => {
   ])('%s: the same typed error (code, name, message, hint, details)', async (_what, symbol, day, code) => {
     const { local, worker } = await both(urlOf(symbol, day));
     expect(local.ok).toBe(false);
-    expect(worker).toEqual(local);
+    // The error is the same; how many rows were parsed before a mid-stream gzip error is a race between
+    // inflate and parse (and irrelevant: a failed file keeps nothing), so rows are not compared here.
+    expect(worker.ok).toBe(false);
+    if (!worker.ok && !local.ok) expect(worker.error).toEqual(local.error);
     if (!worker.ok) {
       expect(worker.error.code).toBe(code);
       expect(JSON.stringify(worker.error)).not.toContain(SECRET);
