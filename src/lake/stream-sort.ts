@@ -64,9 +64,23 @@ export class StreamingSorter {
       throw err;
     }
     this.rows += batch.length;
-    const perm = sortPermutation(keyColumnsOf(batch, ['timestamp'], NO_RANKS), batch.length);
+    const perm =
+      nearlySortedPermutation(ts) ??
+      sortPermutation(keyColumnsOf(batch, ['timestamp'], NO_RANKS), batch.length);
     const sorted = perm === null ? batch : takeBatch(batch, perm);
-    const merged = this.held === null ? sorted : mergeStable(this.held, sorted);
+    // Held rows older than this batch go out as they are (a view, no copy); only the held rows that
+    // interleave with the new batch — usually none or a few — are merged with it.
+    let tail = this.held;
+    if (tail !== null) {
+      const hts = (tail.columns.timestamp as TimestampColumn).values;
+      const older = lowerBound(hts, min);
+      if (older > 0) {
+        this.released = hts[older - 1]!;
+        this.enqueue(sliceBatch(tail, 0, older));
+      }
+      tail = older === tail.length ? null : older === 0 ? tail : sliceBatch(tail, older, tail.length);
+    }
+    const merged = tail === null ? sorted : mergeStable(tail, sorted);
     // Release everything strictly older than the earliest row just pushed.
     const mts = (merged.columns.timestamp as TimestampColumn).values;
     const cut = lowerBound(mts, min);
@@ -126,6 +140,41 @@ export class StreamingSorter {
     this.wakeProducer?.();
     this.wakeProducer = null;
   }
+}
+
+/**
+ * Stable sort permutation by insertion sort, for input that is almost in order (the common case:
+ * a few rows displaced by a few positions). Gives up (null) once it has moved more than `n` rows'
+ * worth of positions, so a badly ordered batch costs O(n) here before the general sort takes over.
+ * Also null when the input is already sorted (no permutation needed).
+ */
+export function nearlySortedPermutation(ts: Float64Array): Uint32Array | null {
+  const n = ts.length;
+  let firstDrop = -1;
+  for (let i = 1; i < n; i++) {
+    if (ts[i]! < ts[i - 1]!) {
+      firstDrop = i;
+      break;
+    }
+  }
+  if (firstDrop < 0) return null;
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  let budget = n;
+  for (let i = firstDrop; i < n; i++) {
+    const cur = idx[i]!;
+    const t = ts[cur]!;
+    let j = i;
+    // Strict `>` keeps equal timestamps in arrival order (stable).
+    while (j > 0 && ts[idx[j - 1]!]! > t) {
+      idx[j] = idx[j - 1]!;
+      j--;
+    }
+    idx[j] = cur;
+    budget -= i - j;
+    if (budget < 0) return null;
+  }
+  return idx;
 }
 
 function lowerBound(ts: Float64Array, t: number): number {
