@@ -293,3 +293,15 @@ export function valueAt(col: Column, i: number): string | number | boolean | nul
       return col.values[i]!;
   }
 }
+
+/** First index `i` of ascending `values` with `values[i] >= t` (`values.length` when none). */
+export function lowerBound(values: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -23,7 +23,7 @@ import { CorruptedFileError, TicklakeError } from '../errors.js';
 import { ParquetReader } from '../parquet/reader.js';
 import { ParquetWriter } from '../parquet/writer.js';
 import { VERSION } from '../version.js';
-import { encodeFooter, type FooterMetadata } from './footer.js';
+import { encodeFooter, type FooterMetadata, fileRecordFromFooter } from './footer.js';
 import type { ByteSink, PendingObject, RandomAccessSource, Storage } from './storage.js';
 
 class HashingSink implements ByteSink {
@@ -124,29 +124,13 @@ export async function stageLakeFile(
     const checksum = sink.hash.digest('hex');
     const bytes = sink.position;
     await verifyStaged(pending, o.path, { rows, checksum, bytes });
-    const record: FileRecord = {
-      path: o.path,
-      dataset: footer.dataset,
-      dataType: footer.dataType,
-      instrumentKey: footer.instrumentKey,
-      day: footer.day,
-      rows,
+    // footer.rows and codeVersion are what was written (rows counted here, VERSION set above).
+    const record = fileRecordFromFooter(o.path, footer, {
       bytes,
-      minTs: footer.minTimestamp,
-      maxTs: footer.maxTimestamp,
       checksum,
-      schemaVersion: footer.schemaVersion,
       codec: o.codec,
-      vendor: footer.vendor,
-      vendorExchange: footer.vendorExchange,
-      vendorSymbol: footer.vendorSymbol,
-      sourceUrl: footer.sourceUrl,
-      sourceChecksum: footer.sourceSha256,
-      sourceBytes: footer.sourceBytes,
-      generated: footer.generated,
-      codeVersion: VERSION,
       createdAt: Date.now(),
-    };
+    });
     return { path: o.path, record, pending };
   } catch (err) {
     await pending.abort();

@@ -6,7 +6,7 @@
 import { type Data, makeData, RecordBatch, Struct, Table } from 'apache-arrow';
 import type { Catalog, FileRecord } from '../catalog/types.js';
 import { batchToArrow, int64ToFloat64 } from '../columns/arrow.js';
-import { concatBatches, sliceBatch, takeBatch } from '../columns/ops.js';
+import { concatBatches, lowerBound, sliceBatch, takeBatch } from '../columns/ops.js';
 import type { ColumnBatch, Schema, TimestampColumn } from '../columns/types.js';
 import { UnknownDataTypeError, UsageError } from '../errors.js';
 import { parseInstrumentKey } from '../keys/key.js';
@@ -33,18 +33,6 @@ export interface ReadRequest {
 export interface ReadContext {
   storage: Storage;
   catalog: Catalog;
-}
-
-/** First index in the sorted `ts` with ts >= t. */
-function lowerBound(ts: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid]! < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function timestampsOf(table: Table): Float64Array {

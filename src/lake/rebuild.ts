@@ -6,7 +6,7 @@
  */
 import type { Catalog, FileRecord, TaskKey } from '../catalog/types.js';
 import { ParquetReader } from '../parquet/reader.js';
-import { decodeFooter } from './footer.js';
+import { decodeFooter, fileRecordFromFooter } from './footer.js';
 import { QUARANTINE, RAW_TICK_DATA } from './layout.js';
 import { hashSource } from './publish.js';
 import type { Storage } from './storage.js';
@@ -38,29 +38,14 @@ export async function rebuildCatalog(storage: Storage, catalog: Catalog): Promis
           continue;
         }
         const codec = reader.metadata.codec ?? 'unknown';
-        records.push({
-          path: info.path,
-          dataset: footer.dataset,
-          dataType: footer.dataType,
-          instrumentKey: footer.instrumentKey,
-          day: footer.day,
-          rows: footer.rows,
-          bytes: info.size,
-          minTs: footer.minTimestamp,
-          maxTs: footer.maxTimestamp,
-          checksum: await hashSource(src),
-          schemaVersion: footer.schemaVersion,
-          codec,
-          vendor: footer.vendor,
-          vendorExchange: footer.vendorExchange,
-          vendorSymbol: footer.vendorSymbol,
-          sourceUrl: footer.sourceUrl,
-          sourceChecksum: footer.sourceSha256,
-          sourceBytes: footer.sourceBytes,
-          generated: footer.generated,
-          codeVersion: footer.codeVersion,
-          createdAt: Math.round(info.mtimeMs),
-        });
+        records.push(
+          fileRecordFromFooter(info.path, footer, {
+            bytes: info.size,
+            checksum: await hashSource(src),
+            codec,
+            createdAt: Math.round(info.mtimeMs),
+          }),
+        );
       } catch (err) {
         skipped.push({ path: info.path, reason: (err as Error).message });
       } finally {

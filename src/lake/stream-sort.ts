@@ -12,7 +12,7 @@
  * Memory: the held-back window (about one batch) plus at most `maxQueued` released batches waiting
  * for the writer; `push` waits while the writer is behind.
  */
-import { concatBatches, sliceBatch, takeBatch } from '../columns/ops.js';
+import { concatBatches, lowerBound, sliceBatch, takeBatch } from '../columns/ops.js';
 import type { ColumnBatch, TimestampColumn } from '../columns/types.js';
 import { keyColumnsOf, sortPermutation } from './sort-keys.js';
 
@@ -175,17 +175,6 @@ export function nearlySortedPermutation(ts: Float64Array): Uint32Array | null {
     if (budget < 0) return null;
   }
   return idx;
-}
-
-function lowerBound(ts: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid]! < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Merge two batches sorted by timestamp; on ties rows of `a` (earlier arrivals) come first. */
