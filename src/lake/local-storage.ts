@@ -12,6 +12,8 @@ import { StorageAccessError, storageErrorFromFs } from '../errors.js';
 import type { ByteSink, ObjectInfo, PendingObject, RandomAccessSource, Storage } from './storage.js';
 
 export const STAGING_DIR = '_staging';
+/** Partial vendor downloads kept across processes (resumed, not cleaned as crash garbage). */
+export const DOWNLOADS_DIR = 'downloads';
 
 function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');
@@ -272,6 +274,7 @@ export class LocalStorage implements Storage {
     }
     let removed = 0;
     for (const name of names) {
+      if (name === DOWNLOADS_DIR) continue;
       const pid = Number(name.split('-')[0]);
       if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
       await rm(join(staging, name), { force: true, recursive: true }).catch(() => {});

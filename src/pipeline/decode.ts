@@ -7,11 +7,31 @@
  * It knows nothing about the lake: batches go to `hooks.onBatch` (awaited: that is the backpressure),
  * bad rows to `hooks.onBadRow`, downloaded byte counts to `hooks.onBytes`.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 import type { TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import type { ColumnBatch } from '../columns/types.js';
-import { CorruptedSourceError, type SerializedTicklakeError, TicklakeError } from '../errors.js';
+import {
+  CorruptedSourceError,
+  type SerializedTicklakeError,
+  storageErrorFromFs,
+  TicklakeError,
+} from '../errors.js';
 import { tardisKeyForSymbol } from '../keys/tardis.js';
 import type { DataType } from '../schema/datasets.js';
 import { createTardisCsvParser, type ParseSummary } from '../sources/tardis/csv.js';
@@ -35,6 +55,12 @@ export interface DecodeJob {
   maxRetries: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
+  /**
+   * Where to keep the gzipped bytes while they download (local lakes), so a killed process resumes the
+   * download where it stopped: the next attempt re-reads this prefix from disk, then asks the vendor
+   * for the rest with a Range request. Null: no persistence (resume within the process only).
+   */
+  partialPath?: string | null;
 }
 
 export interface DecodeHooks {
@@ -146,6 +172,21 @@ async function streamGunzipped(
     gzError ??= err;
   });
   let received = 0;
+  const partial = job.partialPath ? openPartial(job.partialPath, url) : null;
+  const hash = createHash('sha256');
+  if (partial && partial.prefixBytes > 0) {
+    // Replay the bytes an earlier (killed) attempt already downloaded.
+    for await (const chunk of createReadStream(partial.path, {
+      end: partial.prefixBytes - 1,
+      highWaterMark: 1 << 20,
+    })) {
+      const c = chunk as Buffer;
+      hash.update(c);
+      received += c.length;
+      if (!gunzip.write(c)) await Promise.race([once(gunzip, 'drain'), consumer.then(() => undefined)]);
+      if (gzError) break;
+    }
+  }
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   if (hooks.signal?.aborted) controller.abort();
@@ -157,8 +198,11 @@ async function streamGunzipped(
       baseDelayMs: job.retryBaseDelayMs,
       maxDelayMs: job.retryMaxDelayMs,
       signal: controller.signal,
+      hash,
+      ...(partial && partial.prefixBytes > 0 ? { resumeFrom: partial.prefixBytes } : {}),
       onChunk: async (chunk: Uint8Array) => {
         if (gzError) throw gzipProblem(gzError, url);
+        partial?.append(chunk);
         received += chunk.length;
         hooks.onBytes(received);
         if (!gunzip.write(chunk)) {
@@ -170,8 +214,19 @@ async function streamGunzipped(
     gunzip.end();
     await consumer.catch(() => {});
     if (gzError) throw gzipProblem(gzError, url);
+    partial?.finish(true);
     return { sha256: res.sha256, bytes: res.bytes, generated: res.generated };
   } catch (err) {
+    // Keep the bytes for a later attempt only when the failure says nothing about them.
+    const code = err instanceof TicklakeError ? err.code : null;
+    partial?.finish(
+      !(
+        code === 'NETWORK' ||
+        code === 'VENDOR_SERVER' ||
+        code === 'VENDOR_RATE_LIMIT' ||
+        code === 'CANCELLED'
+      ),
+    );
     gunzip.destroy();
     await consumer.catch(() => {});
     if (gzError && !(err instanceof TicklakeError && err.code !== 'INTERNAL'))
@@ -179,6 +234,80 @@ async function streamGunzipped(
     throw err instanceof TicklakeError ? err : gzipProblem(gzError ?? err, url);
   } finally {
     hooks.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+interface Partial {
+  path: string;
+  /** Bytes already on disk from an earlier attempt of the same URL. */
+  prefixBytes: number;
+  append(chunk: Uint8Array): void;
+  /** Close; delete the bytes when `discard` (success, or a failure that makes them useless). */
+  finish(discard: boolean): void;
+}
+
+/**
+ * Open the partial download of `url` at `path` (`path.json` records the URL it belongs to). A lock file
+ * with this process's pid keeps two processes from writing one partial; if another live process holds
+ * it, this attempt simply does not persist.
+ */
+function openPartial(path: string, url: string): Partial | null {
+  const lock = `${path}.lock`;
+  const meta = `${path}.json`;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    if (existsSync(lock)) {
+      const pid = Number(readFileSync(lock, 'utf8'));
+      let alive = false;
+      try {
+        if (pid > 0 && pid !== process.pid) {
+          process.kill(pid, 0);
+          alive = true;
+        }
+      } catch {
+        alive = false;
+      }
+      if (alive) return null;
+    }
+    writeFileSync(lock, String(process.pid));
+    let prefixBytes = 0;
+    try {
+      const m = JSON.parse(readFileSync(meta, 'utf8')) as { url?: string };
+      // Keep all but the last byte, so the vendor always answers with a body (206) and its headers
+      // (generated flag, ETag) — a whole file on disk would get a bodiless 416 instead.
+      if (m.url === url && existsSync(path)) prefixBytes = Math.max(0, statSync(path).size - 1);
+    } catch {
+      prefixBytes = 0;
+    }
+    if (prefixBytes === 0) writeFileSync(meta, JSON.stringify({ url }));
+    else truncateSync(path, prefixBytes);
+    const fd = openSync(path, prefixBytes > 0 ? 'a' : 'w');
+    let open = true;
+    return {
+      path,
+      prefixBytes,
+      append: (chunk) => {
+        let off = 0;
+        try {
+          while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+        } catch (err) {
+          throw storageErrorFromFs(path, err);
+        }
+      },
+      finish: (discard) => {
+        if (!open) return;
+        open = false;
+        closeSync(fd);
+        if (discard) {
+          rmSync(path, { force: true });
+          rmSync(meta, { force: true });
+        }
+        rmSync(lock, { force: true });
+      },
+    };
+  } catch {
+    // Persistence is an optimisation: without it the download still works (and resumes in-process).
+    return null;
   }
 }
 

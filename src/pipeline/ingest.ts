@@ -7,6 +7,7 @@
  * task result in one catalog transaction. A task already done is skipped without any network request
  * (unless `force`); with `force`, a vendor file whose checksum equals the recorded one is not rewritten.
  */
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Catalog, TaskKey, TaskResult } from '../catalog/types.js';
@@ -20,7 +21,7 @@ import { tardisKeyForSymbol } from '../keys/tardis.js';
 import { assertTardisExchange } from '../keys/venues.js';
 import { decodeFooter } from '../lake/footer.js';
 import { QUARANTINE, quarantinePath, RAW_TICK_DATA, rawTickPath } from '../lake/layout.js';
-import { LocalStorage, STAGING_DIR } from '../lake/local-storage.js';
+import { DOWNLOADS_DIR, LocalStorage, STAGING_DIR } from '../lake/local-storage.js';
 import { publishStaged, repairIntents, type StagedFile, stageLakeFile } from '../lake/publish.js';
 import { ExternalSorter } from '../lake/sort.js';
 import type { Storage } from '../lake/storage.js';
@@ -415,6 +416,7 @@ async function ingestOne(
       maxRetries: ctx.config.tardis.maxRetries,
       retryBaseDelayMs: ctx.config.tardis.retryBaseDelayMs,
       retryMaxDelayMs: ctx.config.tardis.retryMaxDelayMs,
+      partialPath: partialDownloadPath(ctx.storage, url),
     };
     const hooks: PoolHooks = {
       signal: req.signal,
@@ -552,6 +554,16 @@ async function ingestOne(
   } finally {
     await sorter?.close();
   }
+}
+
+/**
+ * Where a local lake keeps the gzipped bytes of a download in progress, named by the URL, so a
+ * killed ingest resumes that download instead of starting over. Null for other storages.
+ */
+export function partialDownloadPath(storage: Storage, url: string): string | null {
+  if (!(storage instanceof LocalStorage)) return null;
+  const id = createHash('sha256').update(url).digest('hex').slice(0, 32);
+  return join(storage.root, STAGING_DIR, DOWNLOADS_DIR, `${id}.csv.gz`);
 }
 
 interface Partition {
