@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'DATA_TYPE_VALIDATION'
   | 'TOO_MANY_BAD_ROWS'
   | 'CORRUPTED_FILE'
+  | 'UNSUPPORTED_FILE'
   | 'STORAGE_FULL'
   | 'STORAGE_ACCESS'
   | 'STORAGE'

@@ -35,7 +35,7 @@ import { ThriftDecodeError, ThriftReader } from './thrift.js';
 /** The file uses a Parquet feature this reader does not implement (nesting, an encoding, a codec). */
 export class ParquetUnsupportedError extends TicklakeError {
   constructor(path: string, problem: string) {
-    super('CORRUPTED_FILE', `${path}: unsupported Parquet feature: ${problem}`, {
+    super('UNSUPPORTED_FILE', `${path}: unsupported Parquet feature: ${problem}`, {
       hint: 'ticklake reads flat files with PLAIN/dictionary encodings; rewrite the file with ticklake or DuckDB defaults',
       details: { path },
     });

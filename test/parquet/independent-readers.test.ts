@@ -191,6 +191,7 @@ describe('DuckDB as the independent reader', () => {
       } catch (err) {
         // Encodings we do not implement must fail with a clear typed error, never wrong data.
         expect((err as Error).message, opts).toMatch(/unsupported Parquet feature/);
+        expect((err as { code?: string }).code, opts).toBe('UNSUPPORTED_FILE');
       }
     }
     // DuckDB's default (v1) files must decode.
