@@ -416,7 +416,9 @@ async function ingestOne(
       maxRetries: ctx.config.tardis.maxRetries,
       retryBaseDelayMs: ctx.config.tardis.retryBaseDelayMs,
       retryMaxDelayMs: ctx.config.tardis.retryMaxDelayMs,
-      partialPath: partialDownloadPath(ctx.storage, url),
+      // The redo after a failed streaming sort does not persist: the first attempt's worker may still be
+      // shutting down with the partial file open.
+      partialPath: allowStreaming ? partialDownloadPath(ctx.storage, url) : null,
     };
     const hooks: PoolHooks = {
       signal: req.signal,
