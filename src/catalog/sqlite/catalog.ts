@@ -249,30 +249,17 @@ export class SqliteCatalog implements Catalog {
   }
 
   async listFiles(q: FileQuery = {}): Promise<FileRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (q.dataset !== undefined) {
-      where.push('dataset = ?');
-      params.push(q.dataset);
-    }
-    if (q.dataType !== undefined) {
-      where.push('data_type = ?');
-      params.push(q.dataType);
-    }
-    if (q.instrumentKey !== undefined) {
-      where.push('instrument_key = ?');
-      params.push(q.instrumentKey);
-    }
-    if (q.fromDay !== undefined) {
-      where.push('day >= ?');
-      params.push(q.fromDay);
-    }
-    if (q.toDay !== undefined) {
-      where.push('day <= ?');
-      params.push(q.toDay);
-    }
-    const sql = `SELECT * FROM files${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY dataset, data_type, instrument_key, day, path`;
-    return (this.db.prepare(sql).all(...params) as Row[]).map(fileFromRow);
+    const filters: [string, string | undefined][] = [
+      ['dataset = ?', q.dataset],
+      ['data_type = ?', q.dataType],
+      ['instrument_key = ?', q.instrumentKey],
+      ['day >= ?', q.fromDay],
+      ['day <= ?', q.toDay],
+    ];
+    const used = filters.filter(([, v]) => v !== undefined);
+    const where = used.length ? ` WHERE ${used.map(([c]) => c).join(' AND ')}` : '';
+    const sql = `SELECT * FROM files${where} ORDER BY dataset, data_type, instrument_key, day, path`;
+    return (this.db.prepare(sql).all(...used.map(([, v]) => v)) as Row[]).map(fileFromRow);
   }
 
   async deleteFile(path: string): Promise<void> {
@@ -299,14 +286,23 @@ export class SqliteCatalog implements Catalog {
     return (await this.getTask(key))!;
   }
 
+  /** Store a task's result: one upsert (a task finished without being started, e.g. by a rebuild, has 0 attempts). */
   private finishTaskSync(key: TaskKey, r: TaskResult): void {
-    const res = this.db
+    this.db
       .prepare(
-        `UPDATE ingest_tasks SET status = ?, error_code = ?, error = ?, source_url = COALESCE(?, source_url),
-         source_checksum = COALESCE(?, source_checksum), source_bytes = COALESCE(?, source_bytes), rows = ?, bad_rows = ?,
-         bad_examples = ?, outputs = ?, updated_at = ? WHERE ${TASK_WHERE}`,
+        `INSERT INTO ingest_tasks (vendor, exchange, data_type, symbol, day, status, attempts, error_code, error, source_url,
+         source_checksum, source_bytes, rows, bad_rows, bad_examples, outputs, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (vendor, exchange, data_type, symbol, day) DO UPDATE SET status = excluded.status,
+         error_code = excluded.error_code, error = excluded.error,
+         source_url = COALESCE(excluded.source_url, ingest_tasks.source_url),
+         source_checksum = COALESCE(excluded.source_checksum, ingest_tasks.source_checksum),
+         source_bytes = COALESCE(excluded.source_bytes, ingest_tasks.source_bytes), rows = excluded.rows,
+         bad_rows = excluded.bad_rows, bad_examples = excluded.bad_examples, outputs = excluded.outputs,
+         updated_at = excluded.updated_at`,
       )
       .run(
+        ...taskKeyParams(key),
         r.status,
         r.errorCode ?? null,
         r.error ?? null,
@@ -318,30 +314,7 @@ export class SqliteCatalog implements Catalog {
         JSON.stringify(r.badExamples ?? []),
         JSON.stringify(r.outputs ?? []),
         Date.now(),
-        ...taskKeyParams(key),
       );
-    if (res.changes === 0) {
-      this.db
-        .prepare(
-          `INSERT INTO ingest_tasks (vendor, exchange, data_type, symbol, day, status, attempts, error_code, error, source_url,
-           source_checksum, source_bytes, rows, bad_rows, bad_examples, outputs, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          ...taskKeyParams(key),
-          r.status,
-          r.errorCode ?? null,
-          r.error ?? null,
-          r.sourceUrl ?? null,
-          r.sourceChecksum ?? null,
-          r.sourceBytes ?? null,
-          r.rows ?? null,
-          r.badRows ?? null,
-          JSON.stringify(r.badExamples ?? []),
-          JSON.stringify(r.outputs ?? []),
-          Date.now(),
-        );
-    }
   }
 
   async finishTask(key: TaskKey, result: TaskResult): Promise<void> {
