@@ -3,26 +3,16 @@
  * catalog rebuild, and the secret that must never leak.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTardisDataset } from '../../src/dev/generate.js';
 import { startTardisServer, type TardisServer } from '../../src/dev/tardis-server.js';
 import { runCli } from '../helpers/cli.js';
 import { duckRows, sqlString } from '../helpers/duck.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { filesUnder, tempDir } from '../helpers/fixtures.js';
 
 const SECRET = 'tl-secret-abcdef123456';
-
-function allFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...allFiles(p));
-    else out.push(p);
-  }
-  return out;
-}
 
 describe('ticklake CLI', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -281,7 +271,7 @@ describe('ticklake CLI', () => {
 
   it('never writes the API key to output, errors, the catalog or lake files', async () => {
     for (const o of outputs) expect(o).not.toContain(SECRET);
-    for (const f of allFiles(lake)) {
+    for (const f of filesUnder(lake)) {
       if (statSync(f).size > 50_000_000) continue;
       expect(readFileSync(f).includes(Buffer.from(SECRET)), f).toBe(false);
     }

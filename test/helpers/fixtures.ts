@@ -105,3 +105,22 @@ export async function stageRealTardis(dir: string): Promise<RealTardisFile[]> {
     await putVendorFile(dir, f.exchange, f.dataType, f.day, f.symbol, await readFile(f.path));
   return files;
 }
+
+/**
+ * Every file under `dir` (recursive, sorted; none when `dir` does not exist), optionally only those
+ * ending in `ext`, never descending into folders named in `skip` (e.g. the lake's `_staging`).
+ */
+export function filesUnder(dir: string, opts: { ext?: string; skip?: readonly string[] } = {}): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (!opts.skip?.includes(e.name)) walk(p);
+      } else if (opts.ext === undefined || e.name.endsWith(opts.ext)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}

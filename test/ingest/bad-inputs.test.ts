@@ -3,7 +3,6 @@
  * (no partial file, the catalog says what happened), and leaves the lake consistent.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -11,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { faultSequence } from '../../src/dev/tardis-server.js';
 import { UnknownDataTypeError, UnknownExchangeError } from '../../src/errors.js';
 import { openLake } from '../../src/lake/lake.js';
-import { putRawVendorFile, putVendorFile, tempDir } from '../helpers/fixtures.js';
+import { filesUnder, putRawVendorFile, putVendorFile, tempDir } from '../helpers/fixtures.js';
 import { type LakeEnv, lakeEnv } from '../helpers/lake.js';
 
 const HEADER = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount';
@@ -31,19 +30,7 @@ function tradesCsv(n: number, bad: Record<number, string> = {}): string {
   return `${lines.join('\n')}\n`;
 }
 
-function lakeFiles(lakeDir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith('.parquet')) out.push(p);
-    }
-  };
-  walk(join(lakeDir, 'raw_tick_data'));
-  return out;
-}
+const lakeFiles = (lakeDir: string) => filesUnder(join(lakeDir, 'raw_tick_data'), { ext: '.parquet' });
 
 let env: LakeEnv | null = null;
 afterEach(async () => {

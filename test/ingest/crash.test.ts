@@ -4,7 +4,7 @@
  * same checksum). A final rerun finishes, and the lake equals an uninterrupted run, byte for byte.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,28 +13,14 @@ import { startTardisServer, type TardisServer } from '../../src/dev/tardis-serve
 import { FileSource } from '../../src/lake/local-storage.js';
 import { ParquetReader } from '../../src/parquet/reader.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { filesUnder, tempDir } from '../helpers/fixtures.js';
 
 const KEY = 'tl-crash-key-77';
 const DAYS = ['2024-08-01', '2024-08-02', '2024-08-03'];
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
 const KILLS = 24;
 
-function parquetFiles(lake: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name === '_staging') continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.parquet')) out.push(p);
-    }
-  };
-  walk(lake);
-  return out.sort();
-}
-
+const parquetFiles = (lake: string) => filesUnder(lake, { ext: '.parquet', skip: ['_staging'] });
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 /** Invariants that must hold at every instant. */

@@ -4,7 +4,7 @@
  * byte-identical lake files. Cancellation reaches the worker's download; the API key never shows.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +14,7 @@ import type { ColumnBatch } from '../../src/columns/types.js';
 import { generateTardisDataset } from '../../src/dev/generate.js';
 import { startTardisServer, type TardisServer } from '../../src/dev/tardis-server.js';
 import { runCli } from '../helpers/cli.js';
-import { putRawVendorFile, putVendorFile, REPO_ROOT, tempDir } from '../helpers/fixtures.js';
+import { filesUnder, putRawVendorFile, putVendorFile, REPO_ROOT, tempDir } from '../helpers/fixtures.js';
 
 type DecodeModule = typeof import('../../src/pipeline/decode.js');
 type PoolModule = typeof import('../../src/pipeline/decode-pool.js');
@@ -40,17 +40,9 @@ function tradesWithBadRows(n: number): string {
 
 function parquetFiles(lake: string): Map<string, string> {
   const out = new Map<string, string>();
-  const walk = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name === '_staging') continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.parquet'))
-        out.set(relative(lake, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
-    }
-  };
-  walk(lake);
+  for (const p of filesUnder(lake, { ext: '.parquet', skip: ['_staging'] })) {
+    out.set(relative(lake, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
+  }
   return out;
 }
 
