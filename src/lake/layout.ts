@@ -8,6 +8,36 @@ import type { Day } from '../util/time.js';
 
 export const RAW_TICK_DATA = 'raw_tick_data';
 export const QUARANTINE = 'quarantine';
+export const INSTRUMENT_AVAILABILITY = 'instrument_availability';
+export const PROCESSED_CANDLES = 'processed_candles';
+export const PROCESSED_BOOK_SNAPSHOTS = 'processed_book_snapshots';
+export const FEATURES = 'features';
+export const MISSING_DATA_REPORTS = 'missing_data_reports';
+
+/** `instrument_availability/by_date/day=D/instruments.parquet` */
+export function instrumentAvailabilityPath(day: Day): string {
+  return `${INSTRUMENT_AVAILABILITY}/by_date/day=${day}/instruments.parquet`;
+}
+
+/** `processed_candles/by_date/day=D/timeframe=TF/KEY.parquet` */
+export function candlesPath(day: Day, timeframe: string, key: string): string {
+  return `${PROCESSED_CANDLES}/by_date/day=${day}/timeframe=${timeframe}/${keyToFileName(key)}.parquet`;
+}
+
+/** `processed_book_snapshots/by_date/day=D/timeframe=TF/KEY.parquet` */
+export function bookSnapshotsPath(day: Day, timeframe: string, key: string): string {
+  return `${PROCESSED_BOOK_SNAPSHOTS}/by_date/day=${day}/timeframe=${timeframe}/${keyToFileName(key)}.parquet`;
+}
+
+/** `features/{set}/v{N}/by_date/day=D/timeframe=TF/KEY.parquet` */
+export function featuresPath(set: string, version: number, day: Day, timeframe: string, key: string): string {
+  return `${FEATURES}/${set}/v${version}/by_date/day=${day}/timeframe=${timeframe}/${keyToFileName(key)}.parquet`;
+}
+
+/** `missing_data_reports/by_date/day=D/report.parquet` */
+export function missingReportPath(day: Day): string {
+  return `${MISSING_DATA_REPORTS}/by_date/day=${day}/report.parquet`;
+}
 
 /** `raw_tick_data/by_date/day=D/data_type=T/KEY.parquet` */
 export function rawTickPath(day: Day, dataType: DataType, key: string): string {
