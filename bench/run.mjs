@@ -1,173 +1,26 @@
 // `npm run bench`: ticklake against a reference run in the same script on the same data, as ratios.
 // Data is generated (labelled generated) and cached in bench/tmp/. Results go to bench/RESULTS.md.
-import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Sections live in bench/sections/*.mjs (one per area); `--only NAME` runs the sections whose file
+// name contains NAME; `--quick` uses smaller inputs and does not write RESULTS.md.
+import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
-import { createGunzip } from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { generateTardisDataset } from '../dist/dev/generate.js';
-import { startTardisServer } from '../dist/dev/tardis-server.js';
-import { openLake } from '../dist/index.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { HERE, log, QUICK } from './lib.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const TMP = join(HERE, 'tmp');
-const QUICK = process.argv.includes('--quick');
-const ROWS_BIG = QUICK ? 1_000_000 : 5_000_000;
-const ROWS_HUGE = QUICK ? 4_000_000 : 20_000_000;
-const ROWS_READ = 1_000_000;
-const DAY = '2024-08-01';
-mkdirSync(TMP, { recursive: true });
-
+const onlyIdx = process.argv.indexOf('--only');
+const only = onlyIdx > 0 ? process.argv[onlyIdx + 1] : null;
+const files = readdirSync(join(HERE, 'sections'))
+  .filter((f) => f.endsWith('.mjs') && (!only || f.includes(only)))
+  .sort();
 const results = [];
-const log = (s) => process.stdout.write(`${s}\n`);
-
-async function ensureGenerated(symbol, rows, seed) {
-  const dir = join(TMP, 'vendor');
-  const path = join(dir, 'binance', 'trades', '2024', '08', '01', `${symbol}.csv.gz`);
-  const sidecar = `${path}.generated.json`;
-  if (existsSync(sidecar) && JSON.parse(readFileSync(sidecar, 'utf8')).rows === rows) return { dir, path };
-  log(`generating ${rows.toLocaleString()} trade rows for ${symbol} (generated data, cached in bench/tmp)…`);
-  await generateTardisDataset({ dir, exchange: 'binance', dataType: 'trades', symbol, day: DAY, rows, seed });
-  return { dir, path };
+const notes = [];
+for (const f of files) {
+  log(`\n## ${f}`);
+  const section = await import(pathToFileURL(join(HERE, 'sections', f)).href);
+  results.push(...(await section.bench()));
+  notes.push(...(section.notes ?? []));
 }
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-async function time(fn, runs = 3) {
-  const ts = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
-
-/** Ingest in a child process (async: the vendor server runs in this process and must keep serving). */
-async function ingestChild(lakeDir, url, symbol) {
-  rmSync(lakeDir, { recursive: true, force: true });
-  const child = spawn(
-    process.execPath,
-    [join(HERE, 'ingest-child.mjs'), lakeDir, url, 'binance', 'trades', symbol, DAY],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const code = await new Promise((res) => child.on('close', res));
-  if (code !== 0) throw new Error(`ingest child failed: ${err}`);
-  return JSON.parse(out.trim().split('\n').pop());
-}
-
-const instance = await DuckDBInstance.create(':memory:');
-const duck = await instance.connect();
-
-// 1. Ingest: 5 M-row trades day served over HTTP vs DuckDB COPY … ORDER BY … TO parquet zstd.
-const big = await ensureGenerated('BTCUSDT', ROWS_BIG, 7);
-await ensureGenerated('ETHUSDT', ROWS_HUGE, 8);
-const server = await startTardisServer({ dir: join(TMP, 'vendor'), port: 0 });
-try {
-  const gunzipMs = await time(async () => {
-    let n = 0;
-    await pipeline(
-      createReadStream(big.path, { highWaterMark: 1 << 20 }),
-      createGunzip({ chunkSize: 1 << 20 }),
-      async (src) => {
-        for await (const chunk of src) n += chunk.length;
-      },
-    );
-    if (n === 0) throw new Error('empty');
-  });
-  const copyOut = join(TMP, 'duckdb-copy.parquet');
-  const duckCopyMs = await time(async () => {
-    await duck.run(`COPY (SELECT make_timestamp("timestamp") AS "timestamp", make_timestamp(local_timestamp) AS local_timestamp, id, side, price, amount,
-      'BINANCE:SPOT_PAIR:BTC-USDT' AS instrument_key
-      FROM read_csv('${big.path}', header = true, columns = {'exchange': 'VARCHAR', 'symbol': 'VARCHAR', 'timestamp': 'BIGINT',
-        'local_timestamp': 'BIGINT', 'id': 'VARCHAR', 'side': 'VARCHAR', 'price': 'DOUBLE', 'amount': 'DOUBLE'})
-      ORDER BY "timestamp") TO '${copyOut}' (FORMAT parquet, COMPRESSION zstd)`);
-  }, 3);
-  const runs = [];
-  for (let i = 0; i < 3; i++) runs.push(await ingestChild(join(TMP, 'lake-big'), server.url, 'BTCUSDT'));
-  const ingestMs = median(runs.map((r) => r.seconds * 1000));
-  const rss5 = median(runs.map((r) => r.maxRssMB));
-  results.push({
-    what: `ingest ${ROWS_BIG.toLocaleString()}-row trades day (HTTP → sorted zstd Parquet + catalog)`,
-    ours: ingestMs,
-    ref: duckCopyMs,
-    refName: 'DuckDB COPY (read_csv … ORDER BY timestamp) TO parquet zstd',
-    goal: '≤ 1.0',
-  });
-  results.push({
-    what: 'gunzip floor of the same file (Node zlib)',
-    ours: gunzipMs,
-    ref: duckCopyMs,
-    refName: 'DuckDB COPY',
-    goal: '—',
-  });
-  const hugeRun = await ingestChild(join(TMP, 'lake-huge'), server.url, 'ETHUSDT');
-  rmSync(join(TMP, 'lake-huge'), { recursive: true, force: true });
-  results.push({
-    what: `ingest peak RSS: ${ROWS_HUGE.toLocaleString()} rows vs ${ROWS_BIG.toLocaleString()} rows`,
-    ours: hugeRun.maxRssMB,
-    ref: rss5,
-    refName: `${ROWS_BIG.toLocaleString()}-row ingest`,
-    goal: '≤ 1.2',
-    unit: 'MB',
-  });
-} finally {
-  await server.close();
-}
-
-// 2. Read: a 1 M-row instrument-day from Parquet into an Arrow Table vs DuckDB reading it into columns.
-const readSrc = await ensureGenerated('SOLUSDT', ROWS_READ, 9);
-const readServer = await startTardisServer({ dir: join(TMP, 'vendor'), port: 0 });
-const readLakeDir = join(TMP, 'lake-read');
-rmSync(readLakeDir, { recursive: true, force: true });
-const lake = await openLake({ root: readLakeDir, config: { tardis: { datasetsUrl: readServer.url } } });
-await lake.ingest({ exchange: 'binance', dataTypes: ['trades'], symbols: ['SOLUSDT'], from: DAY, to: DAY });
-await readServer.close();
-void readSrc;
-const [file] = await lake.files({ dataType: 'trades', instrumentKey: 'BINANCE:SPOT_PAIR:SOL-USDT' });
-const filePath = join(readLakeDir, file.path);
-const readOnce = () =>
-  lake.read({ dataset: 'trades', key: 'BINANCE:SPOT_PAIR:SOL-USDT', from: DAY, to: '2024-08-02' });
-await readOnce();
-const oursReadMs = await time(async () => {
-  const t = await readOnce();
-  if (t.numRows !== ROWS_READ) throw new Error(`read ${t.numRows} rows`);
-}, 7);
-const duckReadMs = await time(async () => {
-  const res = await duck.run(`SELECT * FROM read_parquet('${filePath}')`);
-  const chunks = await res.fetchAllChunks();
-  let n = 0;
-  for (const c of chunks) {
-    for (let i = 0; i < c.columnCount; i++) c.getColumnVector(i);
-    n += c.rowCount;
-  }
-  if (n !== ROWS_READ) throw new Error(`duckdb read ${n}`);
-}, 7);
-await lake.close();
-results.push({
-  what: `read ${ROWS_READ.toLocaleString()}-row trades day → Arrow Table (all 7 columns)`,
-  ours: oursReadMs,
-  ref: duckReadMs,
-  refName: 'DuckDB read_parquet → column vectors',
-  goal: '≤ 1.0',
-});
-duck.closeSync();
 
 // Report.
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -182,7 +35,7 @@ const table = [
   ...rows,
 ].join('\n');
 log(`\n${table}\n\nmachine: ${machine}`);
-if (!QUICK) {
+if (!QUICK && !only) {
   const md = `# Benchmark results
 
 Produced by \`npm run bench\` (bench/run.mjs). Every number is a ratio against a reference run in the
@@ -194,17 +47,8 @@ Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.
 ${table}
 
 Notes:
-- The ingest runs in its own process (so its peak RSS is its own) and includes the HTTP download from a
-  local Tardis-compatible server, sha256 of the download, gunzip, parsing (in a worker thread), the
-  sort, the zstd Parquet write, verification (re-read + re-hash) and the catalog commit.
-- Single-instrument files are sorted by a sliding window while they download, so Parquet is written
-  while decoding. A file whose rows are too far out of order for the window is redone with the
-  external (spilling) sort; that path ran at about 1.6× DuckDB's time on this data before the
-  streaming sort existed.
-- Runs on this shared 2-core machine vary by ±20% from one invocation to the next; compare ratios
-  from the same run.
+${[...notes, 'Runs on this shared 2-core machine vary by ±20% from one invocation to the next; compare ratios from the same run.'].map((n) => `- ${n}`).join('\n')}
 `;
   writeFileSync(join(HERE, 'RESULTS.md'), md);
   log('\nwrote bench/RESULTS.md');
 }
-void execFileSync;
