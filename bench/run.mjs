@@ -26,8 +26,9 @@ for (const f of files) {
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 const rows = results.map((r) => {
   const unit = r.unit ?? 'ms';
-  const fmt = (v) => (unit === 'ms' ? `${v.toFixed(0)} ms` : `${v.toFixed(0)} ${unit}`);
-  return `| ${r.what} | ${fmt(r.ours)} | ${r.refName}: ${fmt(r.ref)} | **${(r.ours / r.ref).toFixed(2)}** | ${r.goal} |`;
+  const fmt = (v) =>
+    unit === 'ms' ? `${v < 10 ? v.toFixed(3) : v.toFixed(0)} ms` : `${v.toFixed(0)} ${unit}`;
+  return `| ${r.what} | ${fmt(r.ours)} | ${r.refName}: ${fmt(r.ref)} | **${(r.ours / r.ref).toFixed(r.ours / r.ref < 0.1 ? 3 : 2)}** | ${r.goal} |`;
 });
 const table = [
   '| measurement | ticklake | reference | ratio | goal |',

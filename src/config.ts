@@ -22,6 +22,18 @@ export interface TardisConfig {
   retryMaxDelayMs: number;
 }
 
+/** Binance public REST endpoints (exchangeInfo per market), for instrument definitions without Tardis. */
+export interface BinanceConfig {
+  spotApiUrl: string;
+  usdmApiUrl: string;
+  coinmApiUrl: string;
+}
+
+/** Deribit public API v2 (get_instruments). */
+export interface DeribitConfig {
+  apiUrl: string;
+}
+
 export interface IngestConfig {
   /** Share of unparseable rows above which a file fails (default 0.001 = 0.1%). */
   maxBadRowShare: number;
@@ -44,6 +56,71 @@ export interface IngestConfig {
   streamingSort: boolean;
 }
 
+/** The in-memory read cache (decoded column chunks, LRU by bytes). */
+export interface CacheConfig {
+  /** Budget in bytes (default 1 GiB; 0 disables the cache). */
+  maxBytes: number;
+}
+
+/** S3 lakes (`s3://bucket/prefix`); unset keys use the SDK defaults / AWS_* environment. */
+export interface S3Config {
+  /** S3-compatible endpoint (default AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, else AWS). */
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  /** Path-style URLs (default AWS_S3_FORCE_PATH_STYLE, else true when an endpoint is set). */
+  forcePathStyle?: boolean | undefined;
+  /** Multipart part size in bytes (default 8 MiB). */
+  partSize?: number | undefined;
+  /** Files at least this big upload in parts (default 16 MiB). */
+  multipartThreshold?: number | undefined;
+  /** Attempts per request including retries (default 5). */
+  maxAttempts?: number | undefined;
+}
+
+/** GCS lakes (`gs://bucket/prefix`); credentials are the application default credentials. */
+export interface GcsConfig {
+  /** API endpoint (default STORAGE_EMULATOR_HOST, else Google). */
+  endpoint?: string | undefined;
+  projectId?: string | undefined;
+  /** Files at least this big use a resumable upload (default 16 MiB). */
+  resumableThreshold?: number | undefined;
+  maxAttempts?: number | undefined;
+}
+
+/** Local side of a remote lake: staging folder for uploads and the on-disk read cache. */
+export interface RemoteConfig {
+  /** Default `<os tmp>/ticklake-staging`. */
+  stagingDir?: string | undefined;
+  /** Default `<os tmp>/ticklake-cache`. */
+  cacheDir?: string | undefined;
+  /** Size limit of the on-disk cache of remote Parquet files in bytes (default 2 GiB). */
+  cacheMaxBytes?: number | undefined;
+}
+
+/** Thresholds of the quality checks (#4): outliers, gaps, duplicates, crossed books. */
+export interface QualityConfig {
+  /** A price is an outlier when |x − median| > this × 1.4826·MAD of its window (default 10). */
+  outlierMadThreshold: number;
+  /** Rows in the rolling window the median and MAD come from (default 1001). */
+  outlierWindow: number;
+  /** A gap is a time between rows longer than this × the median time between rows (default 20). */
+  gapFactor: number;
+  /** Gaps shorter than this are never reported (seconds, default 60). */
+  minGapSeconds: number;
+  /** Share of duplicate rows above which a file is flagged (default 0: any). */
+  maxDuplicateShare: number;
+  /** Share of crossed-book rows (bid ≥ ask) above which a file is flagged (default 0: any). */
+  maxCrossedShare: number;
+}
+
+/** How long things are kept (enforced by `ticklake gc`, later). */
+export interface RetentionConfig {
+  /** Days of raw tick data to keep (0 = forever, the default). */
+  rawDays: number;
+  /** Versions of each derived dataset (cleaned layer, feature sets) to keep (default 3). */
+  keepVersions: number;
+}
+
 export interface TicklakeConfig {
   /** Lake root (a directory; later s3:// or gs://). */
   lake: string;
@@ -51,7 +128,15 @@ export interface TicklakeConfig {
   catalog: string | undefined;
   concurrency: number;
   tardis: TardisConfig;
+  binance: BinanceConfig;
+  deribit: DeribitConfig;
   ingest: IngestConfig;
+  cache: CacheConfig;
+  quality: QualityConfig;
+  retention: RetentionConfig;
+  s3?: S3Config;
+  gcs?: GcsConfig;
+  remote?: RemoteConfig;
   /** Where the config came from, for `ticklake config` and messages. */
   configFile: string | undefined;
 }
@@ -68,6 +153,24 @@ export const DEFAULTS: Omit<TicklakeConfig, 'configFile'> = {
     retryBaseDelayMs: 1000,
     retryMaxDelayMs: 60_000,
   },
+  binance: {
+    spotApiUrl: 'https://api.binance.com',
+    usdmApiUrl: 'https://fapi.binance.com',
+    coinmApiUrl: 'https://dapi.binance.com',
+  },
+  deribit: {
+    apiUrl: 'https://www.deribit.com/api/v2',
+  },
+  cache: { maxBytes: 1024 * 1024 * 1024 },
+  quality: {
+    outlierMadThreshold: 10,
+    outlierWindow: 1001,
+    gapFactor: 20,
+    minGapSeconds: 60,
+    maxDuplicateShare: 0,
+    maxCrossedShare: 0,
+  },
+  retention: { rawDays: 0, keepVersions: 3 },
   ingest: {
     maxBadRowShare: 0.001,
     rowGroupRows: 1_048_576,
@@ -187,7 +290,12 @@ export function validateConfigDocument(doc: unknown): {
   const config: DeepPartial<TicklakeConfig> = {};
   if (doc === undefined || doc === null) return { config, problems };
   if (!isRecord(doc)) return { config, problems: ['(root): must be a mapping of settings'] };
-  checkUnknown(doc, ['lake', 'catalog', 'concurrency', 'tardis', 'ingest'], '', problems);
+  checkUnknown(
+    doc,
+    ['lake', 'catalog', 'concurrency', 'tardis', 'binance', 'deribit', 'ingest', 'cache', 'quality', 'retention', 's3', 'gcs', 'remote'],
+    '',
+    problems,
+  );
   config.lake = takeString(doc, 'lake', 'lake', problems);
   config.catalog = takeString(doc, 'catalog', 'catalog', problems);
   config.concurrency = takeNumber(doc, 'concurrency', 'concurrency', problems, positiveInt);
@@ -212,6 +320,133 @@ export function validateConfigDocument(doc: unknown): {
         maxRetries: takeNumber(t, 'maxRetries', 'tardis.maxRetries', problems, nonNegInt),
         retryBaseDelayMs: takeNumber(t, 'retryBaseDelayMs', 'tardis.retryBaseDelayMs', problems, nonNegInt),
         retryMaxDelayMs: takeNumber(t, 'retryMaxDelayMs', 'tardis.retryMaxDelayMs', problems, nonNegInt),
+      };
+    }
+  }
+  if (doc.binance !== undefined) {
+    if (!isRecord(doc.binance)) problems.push('binance: must be a mapping');
+    else {
+      const b = doc.binance;
+      checkUnknown(b, ['spotApiUrl', 'usdmApiUrl', 'coinmApiUrl'], 'binance', problems);
+      const url = (k: string) =>
+        checkUrl(takeString(b, k, `binance.${k}`, problems), `binance.${k}`, problems);
+      config.binance = {
+        spotApiUrl: url('spotApiUrl'),
+        usdmApiUrl: url('usdmApiUrl'),
+        coinmApiUrl: url('coinmApiUrl'),
+      };
+    }
+  }
+  if (doc.deribit !== undefined) {
+    if (!isRecord(doc.deribit)) problems.push('deribit: must be a mapping');
+    else {
+      const d = doc.deribit;
+      checkUnknown(d, ['apiUrl'], 'deribit', problems);
+      config.deribit = {
+        apiUrl: checkUrl(takeString(d, 'apiUrl', 'deribit.apiUrl', problems), 'deribit.apiUrl', problems),
+      };
+    }
+  }
+  if (doc.quality !== undefined) {
+    if (!isRecord(doc.quality)) problems.push('quality: must be a mapping');
+    else {
+      const q = doc.quality;
+      checkUnknown(
+        q,
+        ['outlierMadThreshold', 'outlierWindow', 'gapFactor', 'minGapSeconds', 'maxDuplicateShare', 'maxCrossedShare'],
+        'quality',
+        problems,
+      );
+      const positive = (n: number) => (n > 0 ? undefined : 'must be greater than 0');
+      config.quality = {
+        outlierMadThreshold: takeNumber(q, 'outlierMadThreshold', 'quality.outlierMadThreshold', problems, positive),
+        outlierWindow: takeNumber(q, 'outlierWindow', 'quality.outlierWindow', problems, (n) =>
+          Number.isInteger(n) && n >= 3 ? undefined : 'must be an integer of at least 3',
+        ),
+        gapFactor: takeNumber(q, 'gapFactor', 'quality.gapFactor', problems, (n) =>
+          n > 1 ? undefined : 'must be greater than 1',
+        ),
+        minGapSeconds: takeNumber(q, 'minGapSeconds', 'quality.minGapSeconds', problems, (n) =>
+          n >= 0 ? undefined : 'must be 0 or more',
+        ),
+        maxDuplicateShare: takeNumber(q, 'maxDuplicateShare', 'quality.maxDuplicateShare', problems, share),
+        maxCrossedShare: takeNumber(q, 'maxCrossedShare', 'quality.maxCrossedShare', problems, share),
+      };
+    }
+  }
+  if (doc.retention !== undefined) {
+    if (!isRecord(doc.retention)) problems.push('retention: must be a mapping');
+    else {
+      checkUnknown(doc.retention, ['rawDays', 'keepVersions'], 'retention', problems);
+      config.retention = {
+        rawDays: takeNumber(doc.retention, 'rawDays', 'retention.rawDays', problems, nonNegInt),
+        keepVersions: takeNumber(doc.retention, 'keepVersions', 'retention.keepVersions', problems, positiveInt),
+      };
+    }
+  }
+  if (doc.cache !== undefined) {
+    if (!isRecord(doc.cache)) problems.push('cache: must be a mapping');
+    else {
+      checkUnknown(doc.cache, ['maxBytes'], 'cache', problems);
+      config.cache = { maxBytes: takeNumber(doc.cache, 'maxBytes', 'cache.maxBytes', problems, nonNegInt) };
+    }
+  }
+  if (doc.s3 !== undefined) {
+    if (!isRecord(doc.s3)) problems.push('s3: must be a mapping');
+    else {
+      const x = doc.s3;
+      checkUnknown(
+        x,
+        ['endpoint', 'region', 'forcePathStyle', 'partSize', 'multipartThreshold', 'maxAttempts'],
+        's3',
+        problems,
+      );
+      config.s3 = {
+        endpoint: checkUrl(takeString(x, 'endpoint', 's3.endpoint', problems), 's3.endpoint', problems),
+        region: takeString(x, 'region', 's3.region', problems),
+        forcePathStyle: takeBoolean(x, 'forcePathStyle', 's3.forcePathStyle', problems),
+        partSize: takeNumber(x, 'partSize', 's3.partSize', problems, (n) =>
+          Number.isInteger(n) && n >= 5 * 1024 * 1024 ? undefined : 'must be an integer of at least 5 MiB (5242880)',
+        ),
+        multipartThreshold: takeNumber(
+          x,
+          'multipartThreshold',
+          's3.multipartThreshold',
+          problems,
+          positiveInt,
+        ),
+        maxAttempts: takeNumber(x, 'maxAttempts', 's3.maxAttempts', problems, positiveInt),
+      };
+    }
+  }
+  if (doc.gcs !== undefined) {
+    if (!isRecord(doc.gcs)) problems.push('gcs: must be a mapping');
+    else {
+      const g = doc.gcs;
+      checkUnknown(g, ['endpoint', 'projectId', 'resumableThreshold', 'maxAttempts'], 'gcs', problems);
+      config.gcs = {
+        endpoint: checkUrl(takeString(g, 'endpoint', 'gcs.endpoint', problems), 'gcs.endpoint', problems),
+        projectId: takeString(g, 'projectId', 'gcs.projectId', problems),
+        resumableThreshold: takeNumber(
+          g,
+          'resumableThreshold',
+          'gcs.resumableThreshold',
+          problems,
+          positiveInt,
+        ),
+        maxAttempts: takeNumber(g, 'maxAttempts', 'gcs.maxAttempts', problems, positiveInt),
+      };
+    }
+  }
+  if (doc.remote !== undefined) {
+    if (!isRecord(doc.remote)) problems.push('remote: must be a mapping');
+    else {
+      const r = doc.remote;
+      checkUnknown(r, ['stagingDir', 'cacheDir', 'cacheMaxBytes'], 'remote', problems);
+      config.remote = {
+        stagingDir: takeString(r, 'stagingDir', 'remote.stagingDir', problems),
+        cacheDir: takeString(r, 'cacheDir', 'remote.cacheDir', problems),
+        cacheMaxBytes: takeNumber(r, 'cacheMaxBytes', 'remote.cacheMaxBytes', problems, positiveInt),
       };
     }
   }
@@ -257,6 +492,11 @@ export type DeepPartial<T> = {
   [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | undefined : T[K] | undefined;
 };
 
+/** The entries of a partial section that are set (so defaults fill the rest). */
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 function pick<T>(...vals: (T | undefined)[]): T | undefined {
   for (let i = vals.length - 1; i >= 0; i--) if (vals[i] !== undefined) return vals[i];
   return undefined;
@@ -284,6 +524,8 @@ export function loadConfig(options: LoadConfigOptions = {}): TicklakeConfig {
     }
   }
   let fromFile: DeepPartial<TicklakeConfig> = {};
+  // File and environment problems are reported together, in one error.
+  const fileProblems: Problems = [];
   if (file) {
     let doc: unknown;
     try {
@@ -292,11 +534,7 @@ export function loadConfig(options: LoadConfigOptions = {}): TicklakeConfig {
       throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }
     const { config, problems } = validateConfigDocument(doc);
-    if (problems.length > 0) {
-      throw new ConfigError(`${file}: ${problems.length} problem(s): ${problems.join('; ')}`, {
-        details: { problems },
-      });
-    }
+    fileProblems.push(...problems);
     fromFile = config;
   }
   const envProblems: Problems = [];
@@ -307,8 +545,34 @@ export function loadConfig(options: LoadConfigOptions = {}): TicklakeConfig {
   }
   const envApiUrl = checkUrl(env.TARDIS_API_URL || undefined, 'TARDIS_API_URL', envProblems);
   const envDatasetsUrl = checkUrl(env.TARDIS_DATASETS_URL || undefined, 'TARDIS_DATASETS_URL', envProblems);
-  if (envProblems.length > 0) throw new ConfigError(`environment: ${envProblems.join('; ')}`);
+  const envUrl = (name: string) => checkUrl(env[name] || undefined, name, envProblems);
+  const envBinanceSpot = envUrl('BINANCE_SPOT_API_URL');
+  const envBinanceUsdm = envUrl('BINANCE_USDM_API_URL');
+  const envBinanceCoinm = envUrl('BINANCE_COINM_API_URL');
+  const envDeribit = envUrl('DERIBIT_API_URL');
+  const envRemoteCacheBytes =
+    env.TICKLAKE_REMOTE_CACHE_BYTES === undefined || env.TICKLAKE_REMOTE_CACHE_BYTES === ''
+      ? undefined
+      : Number(env.TICKLAKE_REMOTE_CACHE_BYTES);
+  if (
+    envRemoteCacheBytes !== undefined &&
+    (!Number.isInteger(envRemoteCacheBytes) || envRemoteCacheBytes <= 0)
+  ) {
+    envProblems.push('TICKLAKE_REMOTE_CACHE_BYTES: must be a positive integer');
+  }
+  const allProblems = [...fileProblems, ...envProblems];
+  if (allProblems.length > 0) {
+    const where = [fileProblems.length > 0 ? file : undefined, envProblems.length > 0 ? 'environment' : undefined]
+      .filter((w) => w !== undefined)
+      .join(' and ');
+    throw new ConfigError(`${where}: ${allProblems.length} problem(s): ${allProblems.join('; ')}`, {
+      hint: 'fix each setting listed as path: message (environment variables are named as such)',
+      details: { problems: allProblems },
+    });
+  }
 
+  const fb = fromFile.binance ?? {};
+  const fd = fromFile.deribit ?? {};
   const ft = fromFile.tardis ?? {};
   const fi = fromFile.ingest ?? {};
   const o = options.overrides ?? {};
@@ -326,6 +590,17 @@ export function loadConfig(options: LoadConfigOptions = {}): TicklakeConfig {
       retryBaseDelayMs: ft.retryBaseDelayMs ?? DEFAULTS.tardis.retryBaseDelayMs,
       retryMaxDelayMs: ft.retryMaxDelayMs ?? DEFAULTS.tardis.retryMaxDelayMs,
     },
+    binance: {
+      spotApiUrl:
+        pick(DEFAULTS.binance.spotApiUrl, fb.spotApiUrl, envBinanceSpot) ?? DEFAULTS.binance.spotApiUrl,
+      usdmApiUrl:
+        pick(DEFAULTS.binance.usdmApiUrl, fb.usdmApiUrl, envBinanceUsdm) ?? DEFAULTS.binance.usdmApiUrl,
+      coinmApiUrl:
+        pick(DEFAULTS.binance.coinmApiUrl, fb.coinmApiUrl, envBinanceCoinm) ?? DEFAULTS.binance.coinmApiUrl,
+    },
+    deribit: {
+      apiUrl: pick(DEFAULTS.deribit.apiUrl, fd.apiUrl, envDeribit) ?? DEFAULTS.deribit.apiUrl,
+    },
     ingest: {
       maxBadRowShare: fi.maxBadRowShare ?? DEFAULTS.ingest.maxBadRowShare,
       rowGroupRows: fi.rowGroupRows ?? DEFAULTS.ingest.rowGroupRows,
@@ -334,6 +609,15 @@ export function loadConfig(options: LoadConfigOptions = {}): TicklakeConfig {
       zstdLevel: fi.zstdLevel ?? DEFAULTS.ingest.zstdLevel,
       decodeInWorker: fi.decodeInWorker ?? DEFAULTS.ingest.decodeInWorker,
       streamingSort: fi.streamingSort ?? DEFAULTS.ingest.streamingSort,
+    },
+    cache: { maxBytes: fromFile.cache?.maxBytes ?? DEFAULTS.cache.maxBytes },
+    quality: { ...DEFAULTS.quality, ...definedOnly(fromFile.quality) },
+    retention: { ...DEFAULTS.retention, ...definedOnly(fromFile.retention) },
+    s3: { ...fromFile.s3 },
+    gcs: { ...fromFile.gcs },
+    remote: {
+      ...fromFile.remote,
+      cacheMaxBytes: pick(fromFile.remote?.cacheMaxBytes, envRemoteCacheBytes),
     },
     configFile: file,
   };

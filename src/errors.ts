@@ -31,8 +31,14 @@ export type ErrorCode =
   | 'STORAGE_ACCESS'
   | 'STORAGE'
   | 'CATALOG'
+  | 'CATALOG_UNAVAILABLE'
   | 'NOT_FOUND'
   | 'CANCELLED'
+  | 'SQL'
+  | 'SQL_FORBIDDEN'
+  | 'QUERY_TIMEOUT'
+  | 'RESULT_TOO_LARGE'
+  | 'UNAUTHORIZED'
   | 'INTERNAL';
 
 export interface TicklakeErrorOptions {
@@ -290,15 +296,52 @@ export class StorageAccessError extends TicklakeError {
   }
 }
 
+/**
+ * An object store (S3, GCS) refused access, or the bucket does not exist. Same code as
+ * StorageAccessError (and an instance of it); names the bucket/key, never credentials.
+ */
+export class ObjectStoreAccessError extends StorageAccessError {
+  override readonly hint: string | undefined;
+  constructor(location: string, problem: string, hint: string, cause?: unknown) {
+    super(location, problem, cause);
+    this.hint = hint;
+  }
+}
+
 export class StorageError extends TicklakeError {
   constructor(message: string, options?: TicklakeErrorOptions) {
     super('STORAGE', message, options);
   }
 }
 
+/** An object store kept failing (5xx, throttling, network) after retries, or answered nonsense. */
+export class ObjectStoreError extends StorageError {
+  constructor(location: string, problem: string, options: TicklakeErrorOptions = {}) {
+    super(`${location}: ${problem}`, {
+      hint:
+        options.hint ??
+        'the object store is failing or unreachable; check the endpoint and retry (nothing partial was published)',
+      ...options,
+      details: { location, ...options.details },
+    });
+  }
+}
+
 export class CatalogError extends TicklakeError {
   constructor(message: string, options?: TicklakeErrorOptions) {
     super('CATALOG', message, options);
+  }
+}
+
+/** The catalog database cannot be reached or logged in to (PostgreSQL down, wrong host/user/db). */
+export class CatalogUnavailableError extends TicklakeError {
+  /** `location` must be credential-free (the URL without its password). */
+  constructor(location: string, problem: string, cause?: unknown) {
+    super('CATALOG_UNAVAILABLE', `catalog ${location}: cannot connect (${problem})`, {
+      hint: 'check the PostgreSQL server is running and the host, port, database and user in --catalog / TICKLAKE_CATALOG',
+      cause,
+      details: { location },
+    });
   }
 }
 
@@ -311,6 +354,52 @@ export class NotFoundError extends TicklakeError {
 export class CancelledError extends TicklakeError {
   constructor(message = 'cancelled') {
     super('CANCELLED', message);
+  }
+}
+
+/** A SQL query failed (syntax, unknown column, ...): DuckDB's message, first line. */
+export class SqlError extends TicklakeError {
+  constructor(message: string, options?: TicklakeErrorOptions) {
+    super('SQL', message, options);
+  }
+}
+
+/** A SQL statement tried to leave the lake: another file, COPY/ATTACH/INSTALL/LOAD, writes, settings. */
+export class SqlForbiddenError extends TicklakeError {
+  constructor(message: string, options?: TicklakeErrorOptions) {
+    super('SQL_FORBIDDEN', message, {
+      hint: 'only read-only SELECT queries over the lake views are allowed (see `SHOW TABLES`)',
+      ...options,
+    });
+  }
+}
+
+/** A query ran longer than its time limit and was interrupted. */
+export class QueryTimeoutError extends TicklakeError {
+  constructor(what: string, limitMs: number) {
+    super('QUERY_TIMEOUT', `${what}: interrupted after ${limitMs} ms`, {
+      hint: 'narrow the query (fewer days, instruments or columns) or raise the time limit',
+      details: { limitMs },
+    });
+  }
+}
+
+/** A result (or a request) is larger than the configured limit. */
+export class ResultTooLargeError extends TicklakeError {
+  constructor(what: string, size: number, limit: number, unit: string) {
+    super('RESULT_TOO_LARGE', `${what}: ${size} ${unit} exceeds the limit of ${limit} ${unit}`, {
+      hint: 'narrow the request (shorter time range, fewer columns or instruments, LIMIT) or raise the limit',
+      details: { size, limit, unit },
+    });
+  }
+}
+
+/** An HTTP request without the bearer token the server requires. */
+export class UnauthorizedError extends TicklakeError {
+  constructor(message = 'missing or wrong bearer token') {
+    super('UNAUTHORIZED', message, {
+      hint: 'send "Authorization: Bearer <token>" (the token given to ticklake serve --token / TICKLAKE_API_TOKEN)',
+    });
   }
 }
 

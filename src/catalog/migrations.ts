@@ -80,6 +80,45 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX ingest_tasks_by_status ON ingest_tasks (status)',
     ],
   },
+  {
+    version: 2,
+    name: 'download plans and their tasks',
+    statements: [
+      `CREATE TABLE plans (
+        id INTEGER PRIMARY KEY,
+        params TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE plan_tasks (
+        plan_id BIGINT NOT NULL REFERENCES plans (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        vendor TEXT NOT NULL,
+        exchange TEXT NOT NULL,
+        data_type TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        day TEXT NOT NULL,
+        instrument_key TEXT,
+        PRIMARY KEY (plan_id, seq)
+      )`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'quality metrics per file',
+    statements: [
+      `CREATE TABLE quality_metrics (
+        path TEXT PRIMARY KEY,
+        checksum TEXT NOT NULL,
+        data_type TEXT,
+        instrument_key TEXT,
+        day TEXT,
+        metrics TEXT NOT NULL,
+        computed_at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX quality_metrics_by_day ON quality_metrics (day)',
+    ],
+  },
 ];
 
 export const LATEST_CATALOG_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -103,6 +103,33 @@ export interface FileQuery {
   toDay?: string;
 }
 
+/** One task of a download plan: a vendor file, and the instrument it is for (null for grouped files). */
+export interface PlanTask extends TaskKey {
+  /** Canonical instrument key; null for a grouped vendor file (`OPTIONS`, ...) covering many. */
+  readonly instrumentKey: string | null;
+}
+
+/** A saved download plan (`ticklake plan`), run later with `ticklake ingest --plan ID`. */
+export interface PlanRecord {
+  readonly id: number;
+  /** The selection that produced it (flags), for display and re-planning. */
+  readonly params: Record<string, unknown>;
+  /** Counts for display (tasks, instruments, days, data types, ...). */
+  readonly summary: Record<string, unknown>;
+  readonly createdAt: number;
+}
+
+/** Quality metrics of one file (`ticklake check quality`), valid while the file has `checksum`. */
+export interface QualityRecord {
+  readonly path: string;
+  readonly checksum: string;
+  readonly dataType: string | null;
+  readonly instrumentKey: string | null;
+  readonly day: string | null;
+  readonly metrics: Readonly<Record<string, number | null>>;
+  readonly computedAt: number;
+}
+
 export interface Catalog {
   /** Where the catalog lives (path or URL without credentials). */
   readonly location: string;
@@ -133,6 +160,22 @@ export interface Catalog {
   createJob(kind: string, params: Record<string, unknown>): Promise<number>;
   finishJob(id: number, status: JobRecord['status'], summary: Record<string, unknown>): Promise<void>;
   getJob(id: number): Promise<JobRecord | null>;
+
+  /** Save a plan and its tasks in one transaction; returns the new plan id. */
+  savePlan(
+    params: Record<string, unknown>,
+    summary: Record<string, unknown>,
+    tasks: readonly PlanTask[],
+  ): Promise<number>;
+  getPlan(id: number): Promise<PlanRecord | null>;
+  /** The tasks of a plan, in the order they were saved. */
+  planTasks(id: number): Promise<PlanTask[]>;
+  listPlans(): Promise<PlanRecord[]>;
+
+  /** Store (replace) the quality metrics of files. */
+  putQualityMetrics(records: readonly QualityRecord[]): Promise<void>;
+  /** Quality metrics of files whose day is in the inclusive range (all when omitted). */
+  listQualityMetrics(q?: { fromDay?: string; toDay?: string }): Promise<QualityRecord[]>;
 
   /** Delete every file record, intent and task (before a rebuild). */
   clearForRebuild(): Promise<void>;

@@ -7,12 +7,20 @@ import { Command, CommanderError, Option } from 'commander';
 import { isTicklakeError } from '../errors.js';
 import { redact } from '../util/redact.js';
 import { VERSION } from '../version.js';
+import { registerCandlesCommands } from './commands/candles.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDevCommands } from './commands/dev.js';
+import { registerFeaturesCommands } from './commands/features.js';
+import { registerCheckCommands } from './commands/check.js';
 import { registerIngestCommand } from './commands/ingest.js';
+import { registerInspectCommand } from './commands/inspect.js';
+import { registerInstrumentsCommands, registerPlanCommand } from './commands/instruments.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerQueryCommand } from './commands/query.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerSqlCommand } from './commands/sql.js';
+import { registerStatsCommand } from './commands/stats.js';
 import { type Out, processOut } from './output.js';
 
 export interface GlobalOptions {
@@ -36,8 +44,17 @@ export function buildProgram(o: Out, setExit: (code: number) => void): Command {
     .configureOutput({ writeOut: (s) => o.out(s), writeErr: (s) => o.err(s) })
     .exitOverride();
   registerIngestCommand(program, o, setExit);
+  registerInstrumentsCommands(program, o, setExit);
+  registerPlanCommand(program, o, setExit);
+  registerCheckCommands(program, o, setExit);
   registerLsCommand(program, o, setExit);
+  registerInspectCommand(program, o, setExit);
+  registerStatsCommand(program, o, setExit);
   registerQueryCommand(program, o, setExit);
+  registerCandlesCommands(program, o, setExit);
+  registerFeaturesCommands(program, o, setExit);
+  registerSqlCommand(program, o, setExit);
+  registerServeCommand(program, o, setExit);
   registerCatalogCommands(program, o, setExit);
   registerDevCommands(program, o, setExit);
   registerDemoCommand(program, o, setExit);

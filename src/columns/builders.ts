@@ -170,8 +170,23 @@ export class Utf8Builder {
   }
 
   append(s: string): void {
-    const bytes = Buffer.from(s, 'utf8');
-    this.appendBytes(bytes, 0, bytes.length);
+    const pos = this.offsets[this.length]!;
+    const max = s.length * 3;
+    if (pos + max > this.data.length) this.data = grow(this.data, pos + max);
+    const data = this.data;
+    // ASCII fast path (symbols, keys): no allocation per string.
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      data[pos + i] = c;
+    }
+    if (i === s.length) {
+      this.pushOffset(pos + i);
+      return;
+    }
+    const n = Buffer.from(data.buffer, data.byteOffset, data.byteLength).write(s, pos, 'utf8');
+    this.pushOffset(pos + n);
   }
 
   appendNull(): void {

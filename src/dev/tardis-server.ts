@@ -6,6 +6,7 @@
  *
  *   GET /v1/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz  ← dir/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz
  *   GET /v1/exchanges/{exchange}                                    ← dir/_api/exchanges/{exchange}.json
+ *   GET /v1/instruments/{exchange}   (needs a valid key, else 401)  ← dir/_api/instruments/{exchange}.json
  *
  * Files with a sidecar `{file}.generated.json` (written by `generateTardisDataset`) are answered with
  * `x-ticklake-generated: 1`, so nothing downstream mistakes generated data for vendor data.
@@ -94,6 +95,7 @@ export interface TardisServer {
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const DATASET_PATH = /^\/v1\/([^/]+)\/([^/]+)\/(\d{4})\/(\d{2})\/(\d{2})\/([^/]+\.csv\.gz)$/;
 const EXCHANGE_PATH = /^\/v1\/exchanges\/([^/]+)$/;
+const INSTRUMENTS_PATH = /^\/v1\/instruments\/([^/]+)$/;
 
 function safeSegment(s: string): boolean {
   return SEGMENT.test(s) && s !== '.' && s !== '..';
@@ -154,6 +156,26 @@ export async function startTardisServer(options: TardisServerOptions): Promise<T
       if (!safeSegment(exchange)) return notFound(res, urlPath);
       try {
         const body = await readFile(path.join(root, '_api', 'exchanges', `${exchange}.json`));
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+        res.end(method === 'HEAD' ? undefined : body);
+      } catch {
+        json(res, 404, { code: 404, message: `Invalid 'exchange' param provided: '${exchange}'` });
+      }
+      return;
+    }
+
+    const inst = INSTRUMENTS_PATH.exec(urlPath);
+    if (inst) {
+      const exchange = inst[1] ?? '';
+      if (!safeSegment(exchange)) return notFound(res, urlPath);
+      const auth = req.headers.authorization;
+      const key = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+      if (key === undefined || (keys !== undefined && !keys.has(key))) {
+        json(res, 401, { code: 401, message: key === undefined ? 'API key required' : 'Invalid API key' });
+        return;
+      }
+      try {
+        const body = await readFile(path.join(root, '_api', 'instruments', `${exchange}.json`));
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
         res.end(method === 'HEAD' ? undefined : body);
       } catch {

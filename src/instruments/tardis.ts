@@ -55,6 +55,17 @@ const CHANGE_FIELDS = {
  * of `canonical` (`XBT` for BTC) that the vendor symbol uses, else null. Tardis reports `baseCurrency`
  * already normalized (`BTC` for BitMEX `XBTUSD`), so the symbol is where the vendor spelling survives.
  */
+const aliasCache = new Map<string, [string, string][]>();
+
+function aliasEntries(exchange: string): [string, string][] {
+  let e = aliasCache.get(exchange);
+  if (!e) {
+    e = Object.entries({ ...CURRENCY_ALIASES, ...EXCHANGE_CURRENCY_ALIASES[exchange] });
+    aliasCache.set(exchange, e);
+  }
+  return e;
+}
+
 export function vendorSpelling(
   canonical: string,
   raw: string | null,
@@ -64,8 +75,7 @@ export function vendorSpelling(
   const r = raw?.trim().toUpperCase();
   if (r !== undefined && r !== '' && r !== canonical) return r;
   const sym = symbol.toUpperCase();
-  const aliases = { ...CURRENCY_ALIASES, ...EXCHANGE_CURRENCY_ALIASES[exchange] };
-  for (const [alias, canon] of Object.entries(aliases)) {
+  for (const [alias, canon] of aliasEntries(exchange)) {
     if (canon === canonical && sym.includes(alias) && !sym.includes(canonical)) return alias;
   }
   return null;

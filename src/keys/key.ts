@@ -219,16 +219,40 @@ function expiryError(raw: string, problem: string): InvalidInstrumentKeyError {
   return new InvalidInstrumentKeyError(`expiry ${raw}`, problem);
 }
 
+const validDates = new Map<number, boolean>();
+
 function validDate(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const k = y * 10_000 + m * 100 + d;
+  let ok = validDates.get(k);
+  if (ok === undefined) {
+    ok = d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+    if (validDates.size > 100_000) validDates.clear();
+    validDates.set(k, ok);
+  }
+  return ok;
 }
+
+/** Expiry dates of strings already seen (instrument lists repeat a few hundred expiries many times). */
+const expiryDates = new Map<string, string>();
 
 /**
  * The UTC calendar date `YYYY-MM-DD` of a `Date`, epoch milliseconds, or an ISO string. ISO strings
  * without a zone are read as UTC. Only years 2000–2099 are accepted (keys write two-digit years).
  */
 export function toExpiryDate(input: Date | string | number): string {
+  if (typeof input === 'string') {
+    const hit = expiryDates.get(input);
+    if (hit !== undefined) return hit;
+    const out = toExpiryDateUncached(input);
+    if (expiryDates.size > 100_000) expiryDates.clear();
+    expiryDates.set(input, out);
+    return out;
+  }
+  return toExpiryDateUncached(input);
+}
+
+function toExpiryDateUncached(input: Date | string | number): string {
   let date: Date;
   if (input instanceof Date) {
     date = input;

@@ -260,10 +260,21 @@ const MONTH_CODES: Readonly<Record<string, number>> = {
   F: 1, G: 2, H: 3, J: 4, K: 5, M: 6, N: 7, Q: 8, U: 9, V: 10, X: 11, Z: 12,
 };
 
+const isoDates = new Map<number, string | null>();
+
 function isoDate(y: number, m: number, d: number): string | undefined {
-  const t = new Date(Date.UTC(y, m - 1, d));
-  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== m - 1 || t.getUTCDate() !== d) return undefined;
-  return t.toISOString().slice(0, 10);
+  const k = y * 10_000 + m * 100 + d;
+  let out = isoDates.get(k);
+  if (out === undefined) {
+    const t = new Date(Date.UTC(y, m - 1, d));
+    out =
+      t.getUTCFullYear() !== y || t.getUTCMonth() !== m - 1 || t.getUTCDate() !== d
+        ? null
+        : t.toISOString().slice(0, 10);
+    if (isoDates.size > 100_000) isoDates.clear();
+    isoDates.set(k, out);
+  }
+  return out ?? undefined;
 }
 
 function date(exchange: string, symbol: string, y: number, m: number, d: number): string {

@@ -32,7 +32,30 @@ export interface FooterMetadata {
   generated: boolean;
   sortedBy: readonly string[];
   lineage: readonly LineageInput[];
+  /** Dataset-specific keys (written as `ticklake.<name>`; names must not clash with the fields above). */
+  extra?: Readonly<Record<string, string>>;
 }
+
+const KNOWN_KEYS = new Set([
+  'dataset',
+  'schema_version',
+  'rows',
+  'code_version',
+  'generated',
+  'sorted_by',
+  'lineage',
+  'data_type',
+  'instrument_key',
+  'day',
+  'vendor',
+  'vendor_exchange',
+  'vendor_symbol',
+  'source_url',
+  'source_sha256',
+  'source_bytes',
+  'min_timestamp',
+  'max_timestamp',
+]);
 
 export function encodeFooter(m: FooterMetadata): Record<string, string> {
   const kv: Record<string, string> = {
@@ -58,6 +81,7 @@ export function encodeFooter(m: FooterMetadata): Record<string, string> {
     max_timestamp: m.maxTimestamp,
   };
   for (const [k, v] of Object.entries(opt)) if (v !== null) kv[k] = String(v);
+  for (const [k, v] of Object.entries(m.extra ?? {})) if (!KNOWN_KEYS.has(k)) kv[k] = v;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(kv)) out[FOOTER_PREFIX + k] = v;
   return out;
@@ -97,7 +121,18 @@ export function decodeFooter(kv: Readonly<Record<string, string>>): FooterMetada
     generated: g('generated') === 'true',
     sortedBy: (g('sorted_by') ?? '').split(',').filter((s) => s.length > 0),
     lineage,
+    extra: extraKeys(kv),
   };
+}
+
+function extraKeys(kv: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(kv)) {
+    if (!k.startsWith(FOOTER_PREFIX)) continue;
+    const name = k.slice(FOOTER_PREFIX.length);
+    if (!KNOWN_KEYS.has(name)) out[name] = v;
+  }
+  return out;
 }
 
 /** The catalog record of a file, from its footer plus what only the bytes tell (size, checksum). */

@@ -23,6 +23,7 @@ import { decodeFooter } from '../lake/footer.js';
 import { QUARANTINE, quarantinePath, RAW_TICK_DATA, rawTickPath } from '../lake/layout.js';
 import { DOWNLOADS_DIR, LocalStorage, STAGING_DIR } from '../lake/local-storage.js';
 import { publishStaged, repairIntents, type StagedFile, stageLakeFile } from '../lake/publish.js';
+import { recordQuality } from '../quality/check.js';
 import { ExternalSorter } from '../lake/sort.js';
 import type { Storage } from '../lake/storage.js';
 import { StreamingSorter } from '../lake/stream-sort.js';
@@ -42,17 +43,31 @@ import { DecodePool, decodeWorkerUrl, type PoolHooks } from './decode-pool.js';
 
 export const GROUPED_SYMBOLS = ['SPOT', 'FUTURES', 'PERPETUALS', 'OPTIONS'] as const;
 
-export interface IngestRequest {
-  exchange: string;
-  dataTypes: readonly string[];
-  symbols: readonly string[];
-  from: string;
-  /** Inclusive. */
-  to: string;
+export interface IngestOptions {
   force?: boolean;
   concurrency?: number;
   signal?: AbortSignal;
   onEvent?: (e: IngestEvent) => void;
+}
+
+export interface IngestRequest extends IngestOptions {
+  exchange: string;
+  dataTypes: readonly string[];
+  symbols: readonly string[];
+  from: string;
+  /** Inclusive (default: `from`). */
+  to?: string;
+}
+
+/** Ingest an explicit list of tasks (a saved plan: `ticklake ingest --plan ID`). */
+export interface IngestTasksRequest extends IngestOptions {
+  tasks: readonly TaskKey[];
+  /** Recorded with the job (e.g. `{ plan: 7 }`). */
+  params?: Record<string, unknown>;
+}
+
+function isTasksRequest(req: IngestRequest | IngestTasksRequest): req is IngestTasksRequest {
+  return Array.isArray((req as IngestTasksRequest).tasks);
 }
 
 export type TaskOutcome = 'done' | 'skipped' | 'absent' | 'failed' | 'unchanged';
@@ -119,7 +134,7 @@ export function planIngest(req: IngestRequest): TaskKey[] {
   if (req.symbols.length === 0)
     throw new UsageError('no symbols given', { hint: 'use --symbols BTCUSDT,ETHUSDT' });
   const from = parseDay(req.from, '--from');
-  const to = parseDay(req.to, '--to');
+  const to = parseDay(req.to ?? req.from, '--to');
   const tasks: TaskKey[] = [];
   for (const day of daysInclusive(from, to)) {
     for (const dataType of req.dataTypes) {
@@ -139,19 +154,30 @@ export async function recoverLake(ctx: Pick<IngestContext, 'storage' | 'catalog'
   await repairIntents(ctx.storage, ctx.catalog);
 }
 
-export async function ingest(ctx: IngestContext, req: IngestRequest): Promise<IngestSummary> {
-  const tasks = planIngest(req);
+export async function ingest(ctx: IngestContext, req: IngestRequest | IngestTasksRequest): Promise<IngestSummary> {
+  const tasks: TaskKey[] = isTasksRequest(req)
+    ? req.tasks.map((t) => {
+        assertTardisExchange(t.exchange);
+        if (!isDataType(t.dataType)) throw new UnknownDataTypeError(t.dataType, DATA_TYPES);
+        return { vendor: t.vendor, exchange: t.exchange, dataType: t.dataType, symbol: t.symbol, day: t.day };
+      })
+    : planIngest(req);
   const started = performance.now();
   await ctx.storage.ensureWritable();
   await recoverLake(ctx);
-  const jobId = await ctx.catalog.createJob('ingest', {
-    exchange: req.exchange,
-    dataTypes: req.dataTypes,
-    symbols: req.symbols,
-    from: req.from,
-    to: req.to,
-    force: req.force ?? false,
-  });
+  const jobId = await ctx.catalog.createJob(
+    'ingest',
+    isTasksRequest(req)
+      ? { ...(req.params ?? {}), tasks: tasks.length, force: req.force ?? false }
+      : {
+          exchange: req.exchange,
+          dataTypes: req.dataTypes,
+          symbols: req.symbols,
+          from: req.from,
+          to: req.to,
+          force: req.force ?? false,
+        },
+  );
   req.onEvent?.({ type: 'plan', tasks: tasks.length });
   const reports: IngestTaskReport[] = new Array(tasks.length);
   const concurrency = Math.max(1, req.concurrency ?? ctx.config.concurrency);
@@ -234,7 +260,7 @@ async function runTask(
   ctx: IngestContext,
   task: TaskKey,
   jobId: number,
-  req: IngestRequest,
+  req: IngestOptions,
   pool: DecodePool | null,
 ): Promise<IngestTaskReport> {
   const url = tardisDatasetUrl(
@@ -344,7 +370,7 @@ async function ingestOne(
   ctx: IngestContext,
   task: TaskKey,
   url: string,
-  req: IngestRequest,
+  req: IngestOptions,
   previousSourceChecksum: string | null,
   onBytes: (n: number) => void,
   pool: DecodePool | null,
@@ -540,6 +566,9 @@ async function ingestOne(
         outputs: files,
       },
     });
+    // Quality metrics of the new files (check quality computes any that are missing, so a failure
+    // here loses nothing and does not fail the ingest).
+    await recordQuality(ctx, staged.map((s) => s.record)).catch(() => {});
     return {
       outcome: 'done',
       rows: parsed.rows,

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { AVAILABILITY_SCHEMA } from '../../src/instruments/availability.js';
 import { CANONICAL_SCHEMAS, DATA_TYPES } from '../../src/schema/datasets.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 
@@ -27,6 +28,12 @@ describe('docs', () => {
         expect(doc, `${dt}.${f.name}`).toContain(`\`${f.name}\``);
       }
     }
+  });
+
+  it('SCHEMAS.md documents every instrument availability column', () => {
+    const doc = read('docs/SCHEMAS.md');
+    const section = doc.slice(doc.indexOf('## Instrument availability'));
+    for (const f of AVAILABILITY_SCHEMA.fields) expect(section, f.name).toContain(`| \`${f.name}\` |`);
   });
 
   it('ARCHITECTURE.md names every source module', () => {

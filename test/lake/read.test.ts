@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnknownDataTypeError, UsageError } from '../../src/errors.js';
 import { putVendorFile } from '../helpers/fixtures.js';
-import { type LakeEnv, lakeEnv } from '../helpers/lake.js';
+import type { LakeEnv } from '../helpers/lake.js';
+import { lakeEnvOn } from '../storage/lake-env.js';
+import { BACKENDS } from '../storage/servers.js';
 
 const H = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount';
 const D1 = Date.UTC(2024, 7, 1) * 1000;
@@ -28,10 +30,12 @@ for (let i = 0; i < 8640; i++) day2.push({ ts: D2 + i * 10_000_000, id: 200_000 
 const csv = (rows: Row[]) =>
   `${[H, ...rows.map((r) => `binance,BTCUSDT,${r.ts},${r.ts + 2_000_000},${r.id},buy,${60000 + (r.id % 7)},0.5`)].join('\n')}\n`;
 
-describe('lake.read', () => {
+// Runs over every storage backend: local directory, S3 (s3rver) and GCS (the JSON-API stand-in).
+describe.each(BACKENDS)('lake.read on %s', (backend) => {
   let env: LakeEnv;
   beforeAll(async () => {
-    env = await lakeEnv(
+    env = await lakeEnvOn(
+      backend,
       async (dir) => {
         await putVendorFile(dir, 'binance', 'trades', '2024-08-01', 'BTCUSDT', csv(day1));
         await putVendorFile(dir, 'binance', 'trades', '2024-08-02', 'BTCUSDT', csv(day2));

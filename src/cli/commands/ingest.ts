@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { IngestEvent, IngestSummary } from '../../pipeline/ingest.js';
 import { formatBytes, formatCount, formatSeconds, type Out, ProgressBar } from '../output.js';
 import { openLakeFor, parsePositiveInt, splitList } from './common.js';
 
 interface IngestFlags {
-  exchange: string;
-  dataTypes: string;
-  symbols: string;
-  from: string;
+  exchange?: string;
+  dataTypes?: string;
+  symbols?: string;
+  from?: string;
+  plan?: string;
   to?: string;
   concurrency?: string;
   force?: boolean;
@@ -22,10 +24,14 @@ export function registerIngestCommand(program: Command, o: Out, setExit: (c: num
   program
     .command('ingest')
     .description('download Tardis.dev datasets and store them in the lake (idempotent, resumable)')
-    .requiredOption('--exchange <id>', 'Tardis exchange id, e.g. binance, binance-futures, deribit')
-    .requiredOption('--data-types <list>', 'comma-separated data types, e.g. trades,book_ticker')
-    .requiredOption('--symbols <list>', 'comma-separated vendor symbols, e.g. BTCUSDT,ETHUSDT')
-    .requiredOption('--from <day>', 'first day (YYYY-MM-DD, UTC)')
+    .option('--exchange <id>', 'Tardis exchange id, e.g. binance, binance-futures, deribit')
+    .option('--data-types <list>', 'comma-separated data types, e.g. trades,book_ticker')
+    .option('--symbols <list>', 'comma-separated vendor symbols, e.g. BTCUSDT,ETHUSDT')
+    .option('--from <day>', 'first day (YYYY-MM-DD, UTC)')
+    .option(
+      '--plan <id>',
+      'run the tasks of a saved plan (ticklake plan) instead of --exchange/--symbols/...',
+    )
     .option('--to <day>', 'last day, inclusive (default: --from)')
     .option('--concurrency <n>', 'parallel downloads (default 4 or config)')
     .option('--force', 're-download even when a task is already done (unchanged files are not rewritten)')
@@ -36,6 +42,12 @@ export function registerIngestCommand(program: Command, o: Out, setExit: (c: num
         'The API key comes from TARDIS_API_KEY or tardis.apiKey in ticklake.yaml; without one only the first day of each month works.',
     )
     .action(async (flags: IngestFlags, cmd: Command) => {
+      const planId = flags.plan !== undefined ? parsePositiveInt(flags.plan, '--plan') : undefined;
+      if (planId === undefined && (!flags.exchange || !flags.dataTypes || !flags.symbols || !flags.from)) {
+        throw new UsageError('ingest needs --exchange, --data-types, --symbols and --from (or --plan ID)', {
+          hint: 'e.g. ticklake ingest --exchange binance --data-types trades --symbols BTCUSDT --from 2024-03-01',
+        });
+      }
       const concurrency = flags.concurrency
         ? parsePositiveInt(flags.concurrency, '--concurrency')
         : undefined;
@@ -79,17 +91,18 @@ export function registerIngestCommand(program: Command, o: Out, setExit: (c: num
         };
         let summary: IngestSummary;
         try {
-          summary = await lake.ingest({
-            exchange: flags.exchange,
-            dataTypes: splitList(flags.dataTypes),
-            symbols: splitList(flags.symbols),
-            from: flags.from,
-            to: flags.to ?? flags.from,
-            force: flags.force,
-            concurrency,
-            signal: controller.signal,
-            onEvent,
-          });
+          const options = { force: flags.force, concurrency, signal: controller.signal, onEvent };
+          summary =
+            planId !== undefined
+              ? await lake.ingestPlan(planId, options)
+              : await lake.ingest({
+                  ...options,
+                  exchange: flags.exchange!,
+                  dataTypes: splitList(flags.dataTypes),
+                  symbols: splitList(flags.symbols),
+                  from: flags.from!,
+                  to: flags.to ?? flags.from!,
+                });
         } finally {
           process.removeListener('SIGINT', onSignal);
           bar?.clear();
