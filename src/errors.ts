@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'CATALOG_UNAVAILABLE'
   | 'NOT_FOUND'
   | 'CANCELLED'
+  | 'JOB_STATE'
   | 'SQL'
   | 'SQL_FORBIDDEN'
   | 'QUERY_TIMEOUT'
@@ -354,6 +355,13 @@ export class NotFoundError extends TicklakeError {
 export class CancelledError extends TicklakeError {
   constructor(message = 'cancelled') {
     super('CANCELLED', message);
+  }
+}
+
+/** A managed job (src/jobs/) is not in a state that allows the operation (start a done job, ...). */
+export class JobStateError extends TicklakeError {
+  constructor(message: string, options?: TicklakeErrorOptions) {
+    super('JOB_STATE', message, options);
   }
 }
 

@@ -15,6 +15,8 @@ export { loadConfig, type TicklakeConfig } from './config.js';
 export * from './errors.js';
 export * from './keys/index.js';
 export { Lake, type OpenLakeOptions, openLake } from './lake/lake.js';
+export { INGEST_JOB_KIND, type JobProgress, type JobSpec, type JobStatus, Jobs, parseDuration, type RunOptions } from './jobs/jobs.js';
+export type { GcDeletion, GcKept, GcOptions, GcReport } from './lake/gc.js';
 export { type CacheStats, ReadCache } from './lake/cache.js';
 export { newReadStats, type ReadRequest, type ReadStats, type TimeLike } from './lake/read.js';
 export { type RunningServer, type ServeLimits, type ServeOptions, startServer } from './serve/server.js';
@@ -27,6 +29,8 @@ export type { S3Storage, S3StorageOptions } from './lake/s3-storage.js';
 export { ParquetReader } from './parquet/reader.js';
 export { ParquetWriter } from './parquet/writer.js';
 export type { IngestEvent, IngestRequest, IngestSummary, IngestTaskReport } from './pipeline/ingest.js';
+export { parseStages, type RunEvent, type RunRequest, type RunSummary, runPipeline, STAGES, type Stage } from './pipeline/run.js';
+export { parseShardSpec, resolveShard, type Shard, shardDays } from './pipeline/shard.js';
 export { CANONICAL_SCHEMAS, DATA_TYPES, type DataType, RAW_SCHEMA_VERSION } from './schema/datasets.js';
 export {
   type DatasetSchema,
@@ -60,4 +64,22 @@ export {
   registerFeatureSet,
 } from './features/registry.js';
 export { BUILTIN_FEATURE_SETS } from './features/sets.js';
+export type { FileSnapshot } from './catalog/types.js';
+export {
+  type FileVersion,
+  listVersions,
+  preserveReplaced,
+  resolveVersions,
+  snapshotIdOf,
+  type VersionSelector,
+} from './lake/snapshots.js';
+export { type CleanFileReport, type CleanRequest, type CleanSummary, cleanLake } from './cleaning/clean.js';
+export {
+  applyRules,
+  CLEANABLE_DATA_TYPES,
+  CLEANING_MAJOR,
+  CLEANING_RULES_VERSION,
+  RULE_ORDER,
+  type RuleName,
+} from './cleaning/rules.js';
 export { VERSION } from './version.js';

@@ -115,7 +115,7 @@ async function writeInstrumentList(lake, lakeDir, n) {
       available_from: num('timestamp', () => null),
       available_to: num('timestamp', (i) => exp(i)),
       active: { kind: 'bool', values: new Uint8Array(n).fill(1), validity: null },
-      data_types: utf8(() => 'trades,quotes,book_snapshot_25'),
+      data_types: dict(['trades,quotes,book_snapshot_25'], () => 'trades,quotes,book_snapshot_25'),
       vendor: dict(['tardis'], () => 'tardis'),
       vendor_exchange: dict(['deribit'], () => 'deribit'),
       vendor_symbol: utf8((i) => keys[i].split(':')[2]),

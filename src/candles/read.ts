@@ -3,7 +3,7 @@
  * `[from, to)` across day files, as one Arrow Table in timestamp order. `lake.read` dispatches here
  * for `dataset: 'candles' | 'book_snapshots' | 'features'`.
  */
-import { type Table, tableFromArrays } from 'apache-arrow';
+import { Table, tableFromArrays, Utf8, vectorFromArray } from 'apache-arrow';
 import type { Catalog, FileRecord } from '../catalog/types.js';
 import { batchToArrow, int64ToFloat64 } from '../columns/arrow.js';
 import type { ColumnBatch, Schema } from '../columns/types.js';
@@ -25,7 +25,13 @@ export function isDerivedDataset(s: string): s is DerivedDataset {
 
 export interface DerivedReadRequest {
   dataset: DerivedDataset;
-  key: string;
+  /** One instrument key (or use `keys`). */
+  key?: string;
+  /**
+   * Several instruments: one table with an `instrument_key` column, rows grouped by key in the order
+   * given, each key's rows in timestamp order.
+   */
+  keys?: readonly string[];
   timeframe: Timeframe | string;
   /** Inclusive start: `YYYY-MM-DD` (UTC midnight), ISO time, Date or epoch milliseconds. */
   from: string | number | Date;
@@ -88,6 +94,20 @@ export async function derivedFiles(
 }
 
 export async function readDerived(ctx: DerivedReadContext, req: DerivedReadRequest): Promise<Table> {
+  if (req.keys !== undefined && req.keys.length > 0) {
+    const keys = [...new Set([...(req.key ? [req.key] : []), ...req.keys])];
+    let out: Table | null = null;
+    for (const key of keys) {
+      const t = await readDerived(ctx, { ...req, key, keys: undefined });
+      const col = new Table({ instrument_key: vectorFromArray(new Array<string>(t.numRows).fill(key), new Utf8()) });
+      const withKey = t.numRows === 0 && t.numCols === 0 ? col : t.assign(col);
+      out = out === null ? withKey : out.concat(withKey);
+    }
+    return out!;
+  }
+  if (req.key === undefined) {
+    throw new UsageError(`${req.dataset}: no instrument key given`, { hint: 'pass key: "VENUE:TYPE:SYMBOL" or keys: [...]' });
+  }
   parseInstrumentKey(req.key);
   if (typeof req.timeframe !== 'string' || !isTimeframe(req.timeframe)) {
     throw new UsageError(

@@ -119,6 +119,46 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX quality_metrics_by_day ON quality_metrics (day)',
     ],
   },
+  {
+    version: 4,
+    name: 'file snapshots (earlier contents of replaced lake files)',
+    statements: [
+      `CREATE TABLE file_snapshots (
+        path TEXT NOT NULL,
+        snapshot_id TEXT NOT NULL,
+        snapshot_path TEXT NOT NULL,
+        checksum TEXT NOT NULL,
+        source_checksum TEXT,
+        rows BIGINT NOT NULL,
+        bytes BIGINT NOT NULL,
+        valid_from BIGINT NOT NULL,
+        valid_to BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (path, snapshot_id)
+      )`,
+      'CREATE INDEX file_snapshots_by_valid_to ON file_snapshots (valid_to)',
+    ],
+  },
+  {
+    // Version 4 is the raw snapshots migration (src/lake/snapshots*.ts); versions are applied by number.
+    version: 5,
+    name: 'managed jobs (progress, owner, heartbeat, cancel flag) and pending gc deletions',
+    statements: [
+      'ALTER TABLE jobs ADD COLUMN progress TEXT',
+      // 0, or the time (ms) a cancel was requested.
+      'ALTER TABLE jobs ADD COLUMN cancel_requested BIGINT NOT NULL DEFAULT 0',
+      'ALTER TABLE jobs ADD COLUMN owner_pid INTEGER',
+      'ALTER TABLE jobs ADD COLUMN owner_host TEXT',
+      'ALTER TABLE jobs ADD COLUMN heartbeat_at BIGINT',
+      'ALTER TABLE jobs ADD COLUMN started_at BIGINT',
+      'CREATE INDEX jobs_by_kind ON jobs (kind, status)',
+      `CREATE TABLE gc_deletes (
+        path TEXT PRIMARY KEY,
+        checksum TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_CATALOG_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

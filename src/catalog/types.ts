@@ -80,11 +80,36 @@ export interface TaskResult {
 export interface JobRecord {
   readonly id: number;
   readonly kind: string;
-  readonly status: 'running' | 'done' | 'failed' | 'cancelled';
+  /** `created` and `cancelling` are used by managed jobs (src/jobs/) only. */
+  readonly status: 'created' | 'running' | 'cancelling' | 'done' | 'failed' | 'cancelled';
   readonly params: Record<string, unknown>;
   readonly summary: Record<string, unknown> | null;
   readonly createdAt: number;
   readonly finishedAt: number | null;
+  /** Managed jobs: progress counters (JSON), updated as tasks finish. */
+  readonly progress?: Record<string, unknown> | null;
+  /** Managed jobs: set by `jobs cancel` (any process); the running process polls it. */
+  readonly cancelRequested?: boolean;
+  /** When the cancel was requested (ms), or null. */
+  readonly cancelRequestedAt?: number | null;
+  /** Managed jobs: the process running it, and when it last said it was alive (ms). */
+  readonly ownerPid?: number | null;
+  readonly ownerHost?: string | null;
+  readonly heartbeatAt?: number | null;
+  readonly startedAt?: number | null;
+}
+
+/** Columns of a job a managed-job runner may change (src/jobs/); undefined = unchanged. */
+export interface JobPatch {
+  status?: JobRecord['status'];
+  summary?: Record<string, unknown> | null;
+  progress?: Record<string, unknown> | null;
+  cancelRequested?: boolean;
+  ownerPid?: number | null;
+  ownerHost?: string | null;
+  heartbeatAt?: number | null;
+  startedAt?: number | null;
+  finishedAt?: number | null;
 }
 
 /** A file about to be published: recorded before the rename, committed after. */
@@ -130,6 +155,33 @@ export interface QualityRecord {
   readonly computedAt: number;
 }
 
+/**
+ * An earlier content of a lake file, kept when the file was replaced by different bytes
+ * (src/lake/snapshots.ts). The live file at `path` is the current version; each snapshot is a
+ * verbatim copy at `snapshotPath` (itself a committed file record) and was what `path` held during
+ * `[validFrom, validTo)` (ms since the epoch).
+ */
+export interface FileSnapshot {
+  /** The live lake path this was a version of. */
+  readonly path: string;
+  /** Id of the version, unique per path (the compact UTC time of `validFrom`, e.g. `20240801T120000.123Z`). */
+  readonly snapshotId: string;
+  /** Where the preserved bytes live (`snapshots/<live path without .parquet>/snapshot=<id>.parquet`). */
+  readonly snapshotPath: string;
+  /** sha256 (hex) of the preserved bytes (= the live file's checksum while it was current). */
+  readonly checksum: string;
+  /** sha256 of the vendor file it was built from, when known. */
+  readonly sourceChecksum: string | null;
+  readonly rows: number;
+  readonly bytes: number;
+  /** ms: when this content was published at `path`. */
+  readonly validFrom: number;
+  /** ms: when it was replaced (the replacing content's publication time). */
+  readonly validTo: number;
+  /** ms: when the snapshot was taken. */
+  readonly createdAt: number;
+}
+
 export interface Catalog {
   /** Where the catalog lives (path or URL without credentials). */
   readonly location: string;
@@ -160,6 +212,32 @@ export interface Catalog {
   createJob(kind: string, params: Record<string, unknown>): Promise<number>;
   finishJob(id: number, status: JobRecord['status'], summary: Record<string, unknown>): Promise<void>;
   getJob(id: number): Promise<JobRecord | null>;
+  /** Managed jobs (src/jobs/): insert a job with an explicit status (e.g. `created`); returns its id. */
+  insertJob(kind: string, status: JobRecord['status'], params: Record<string, unknown>): Promise<number>;
+  /**
+   * Managed jobs: apply `patch`; when `expect` is given, only if the job's status is one of
+   * `expect.statuses` and (when given) its heartbeat equals `expect.heartbeatAt` (compare-and-set).
+   * Returns whether the row was changed.
+   */
+  updateJob(
+    id: number,
+    patch: JobPatch,
+    expect?: { statuses?: readonly JobRecord['status'][]; heartbeatAt?: number | null },
+  ): Promise<boolean>;
+  /** Jobs, newest first, optionally of some kinds / statuses / finished before a time (ms). */
+  listJobs(q?: { kinds?: readonly string[]; statuses?: readonly JobRecord['status'][]; finishedBefore?: number }): Promise<JobRecord[]>;
+  /** Delete job rows; ingest tasks of those jobs are kept (they back files) with job_id set to NULL. */
+  deleteJobs(ids: readonly number[]): Promise<number>;
+
+  /**
+   * gc (src/lake/gc.ts): in one transaction remove the file records (only where the checksum still
+   * matches) and their quality rows, and remember each object as a pending deletion. Returns the
+   * paths actually removed from the catalog.
+   */
+  beginDeletes(files: readonly { path: string; checksum: string }[]): Promise<string[]>;
+  /** Pending deletions (objects whose record is gone but whose delete may not have happened). */
+  listPendingDeletes(): Promise<{ path: string; checksum: string }[]>;
+  finishDelete(path: string): Promise<void>;
 
   /** Save a plan and its tasks in one transaction; returns the new plan id. */
   savePlan(
@@ -176,6 +254,16 @@ export interface Catalog {
   putQualityMetrics(records: readonly QualityRecord[]): Promise<void>;
   /** Quality metrics of files whose day is in the inclusive range (all when omitted). */
   listQualityMetrics(q?: { fromDay?: string; toDay?: string }): Promise<QualityRecord[]>;
+
+  /**
+   * Snapshots (migration 4, src/lake/snapshots.ts). In one transaction: commit the pending intent of
+   * `snapshot.snapshotPath` as a file record and upsert the snapshot row.
+   */
+  commitSnapshot(snapshot: FileSnapshot): Promise<void>;
+  /** Snapshot rows, of one live path or all; ordered by path then validFrom. */
+  listSnapshots(q?: { path?: string }): Promise<FileSnapshot[]>;
+  /** In one transaction: delete a snapshot row and the file record of its snapshot path (retention). */
+  deleteSnapshot(path: string, snapshotId: string): Promise<void>;
 
   /** Delete every file record, intent and task (before a rebuild). */
   clearForRebuild(): Promise<void>;

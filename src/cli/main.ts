@@ -9,11 +9,15 @@ import { redact } from '../util/redact.js';
 import { VERSION } from '../version.js';
 import { registerCandlesCommands } from './commands/candles.js';
 import { registerCatalogCommands } from './commands/catalog.js';
+import { registerCleanCommand } from './commands/clean.js';
+import { registerSnapshotsCommand } from './commands/snapshots.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerFeaturesCommands } from './commands/features.js';
 import { registerCheckCommands } from './commands/check.js';
 import { registerIngestCommand } from './commands/ingest.js';
+import { registerJobsCommands } from './commands/jobs.js';
+import { registerGcCommand } from './commands/gc.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerInstrumentsCommands, registerPlanCommand } from './commands/instruments.js';
 import { registerLsCommand } from './commands/ls.js';
@@ -21,6 +25,7 @@ import { registerQueryCommand } from './commands/query.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSqlCommand } from './commands/sql.js';
 import { registerStatsCommand } from './commands/stats.js';
+import { registerRunCommand } from './commands/run.js';
 import { type Out, processOut } from './output.js';
 
 export interface GlobalOptions {
@@ -36,14 +41,21 @@ export function buildProgram(o: Out, setExit: (code: number) => void): Command {
       'A market-data lake: vendor tick data → clean, partitioned, verified Parquet, with a catalog and fast reads',
     )
     .version(VERSION, '-V, --version')
-    .addOption(new Option('--lake <dir>', 'lake root (default: TICKLAKE_LAKE, then ./lake)'))
-    .addOption(new Option('--catalog <path>', 'catalog file (default: <lake>/catalog.sqlite)'))
+    .addOption(new Option('--lake <dir|url>', 'lake root: a directory, s3://bucket/prefix or gs://bucket/prefix (default: TICKLAKE_LAKE, then ./lake)'))
+    .addOption(
+      new Option(
+        '--catalog <path|url>',
+        'SQLite file or postgres:// URL (default: <lake>/catalog.sqlite; for s3:// and gs:// lakes a file under ~/.local/share/ticklake/catalogs)',
+      ),
+    )
     .addOption(new Option('--config <file>', 'config file (default: ./ticklake.yaml when present)'))
     .option('-v, --verbose', 'show causes of errors')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => o.out(s), writeErr: (s) => o.err(s) })
     .exitOverride();
   registerIngestCommand(program, o, setExit);
+  registerJobsCommands(program, o, setExit);
+  registerGcCommand(program, o);
   registerInstrumentsCommands(program, o, setExit);
   registerPlanCommand(program, o, setExit);
   registerCheckCommands(program, o, setExit);
@@ -56,8 +68,11 @@ export function buildProgram(o: Out, setExit: (code: number) => void): Command {
   registerSqlCommand(program, o, setExit);
   registerServeCommand(program, o, setExit);
   registerCatalogCommands(program, o, setExit);
+  registerCleanCommand(program, o, setExit);
+  registerSnapshotsCommand(program, o, setExit);
   registerDevCommands(program, o, setExit);
   registerDemoCommand(program, o, setExit);
+  registerRunCommand(program, o, setExit);
   return program;
 }
 

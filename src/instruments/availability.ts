@@ -72,7 +72,7 @@ export const AVAILABILITY_SCHEMA: Schema = {
     { name: 'active', kind: 'bool', nullable: true, description: 'active at the vendor when synced' },
     {
       name: 'data_types',
-      kind: 'utf8',
+      kind: 'dict',
       nullable: false,
       description: 'vendor data types, comma-separated ("" = unknown)',
     },
@@ -153,7 +153,7 @@ export function definitionTable(defs: readonly DefinitionWithHistory[]): Definit
     available_from: new Float64Builder('timestamp', n),
     available_to: new Float64Builder('timestamp', n),
     active: new BoolBuilder(n),
-    data_types: new Utf8Builder(n, n * 8),
+    data_types: new DictBuilder([], n),
     vendor: new DictBuilder([], n),
     vendor_exchange: new DictBuilder([], n),
     vendor_symbol: new Utf8Builder(n),

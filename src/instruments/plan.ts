@@ -113,7 +113,7 @@ export async function buildPlan(lake: Lake, req: PlanRequest): Promise<BuiltPlan
     const vendor = c.vendor as DictColumn;
     const vsym = c.vendor_symbol as Utf8Column;
     const dsym = c.vendor_dataset_symbol as Utf8Column;
-    const dts = c.data_types as Utf8Column;
+    const dts = c.data_types as DictColumn;
     const expiry = c.expiry as Float64Column;
     const start = dayStartMs(day) * 1000;
     const str = (u: Utf8Column, i: number) =>
@@ -139,7 +139,7 @@ export async function buildPlan(lake: Lake, req: PlanRequest): Promise<BuiltPlan
         const e = expiry.values[i]!;
         if ((expiry.validity && !expiry.validity[i]) || e < start || e > start + within) continue;
       }
-      const listed = str(dts, i) ?? '';
+      const listed = dict(dts, i);
       const known = listed.length > 0 ? new Set(listed.split(',')) : null;
       if (!known && dict(vendor, i) === 'tardis') continue; // Tardis lists no data for it
       for (const dataType of dataTypes) {

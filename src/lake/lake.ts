@@ -30,14 +30,19 @@ import { NotFoundError } from '../errors.js';
 import { checkQuality, type FileQuality, type QualityRequest } from '../quality/check.js';
 import { checkMissing, type MissingReport, type MissingRequest } from '../quality/missing.js';
 import { registerSecret } from '../util/redact.js';
+import { type RunRequest, type RunSummary, runPipeline } from '../pipeline/run.js';
 import { defaultRemoteCatalogPath, isRemoteLake, openStorage } from './open-storage.js';
 import { ReadCache } from './cache.js';
+import { type CleanRequest, type CleanSummary, cleanLake } from '../cleaning/clean.js';
+import { type FileVersion, listVersions } from './snapshots.js';
 import { type ReadRequest, readTicks } from './read.js';
 import { type DerivedReadRequest, isDerivedDataset, readDerived } from '../candles/read.js';
 import { type ReadPartitionedRequest, readPartitioned } from './read-partitioned.js';
 import { type WriteRequest, type WriteResult, writeDataset } from './write.js';
 import { type RebuildSummary, rebuildCatalog } from './rebuild.js';
 import type { Storage } from './storage.js';
+import { Jobs } from '../jobs/jobs.js';
+import { type GcOptions, type GcReport, runGc } from './gc.js';
 
 export interface OpenLakeOptions {
   /** Lake root directory (default: config `lake`, then TICKLAKE_LAKE, then ./lake). */
@@ -164,6 +169,33 @@ export class Lake {
     return this.ingest({ ...options, tasks, params: { plan: id } });
   }
 
+
+  /** The daily pipeline for a range or one shard of it: sync → plan → ingest → check → candles → features (`ticklake run`). */
+  run(req: RunRequest): Promise<RunSummary> {
+    return runPipeline(this, req);
+  }
+
+  /** Build the cleaned layer (`cleaned/v{major}/...`) from raw files, incrementally (`ticklake clean`). */
+  clean(req: CleanRequest): Promise<CleanSummary> {
+    return cleanLake(this, req);
+  }
+
+  /** Every version (earlier snapshots + current) of the raw files matching `query` (`ticklake snapshots`). */
+  snapshots(query: FileQuery = {}): Promise<{ file: FileRecord; versions: FileVersion[] }[]> {
+    return listVersions(this, query);
+  }
+
+  /** Managed ingestion jobs: create, start, status, cancel, list, resume, cleanup (`ticklake jobs`). */
+  get jobs(): Jobs {
+    this.jobManager ??= new Jobs({ storage: this.storage, catalog: this.catalog, config: this.config });
+    return this.jobManager;
+  }
+  private jobManager: Jobs | null = null;
+
+  /** Retention and garbage collection (`ticklake gc`): old raw days, old versions, staging, orphans. */
+  gc(options?: GcOptions): Promise<GcReport> {
+    return runGc({ storage: this.storage, catalog: this.catalog, config: this.config }, options);
+  }
 
   recover(): Promise<void> {
     return recoverLake(this);

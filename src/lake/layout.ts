@@ -44,6 +44,26 @@ export function rawTickPath(day: Day, dataType: DataType, key: string): string {
   return `${RAW_TICK_DATA}/by_date/day=${day}/data_type=${dataType}/${keyToFileName(key)}.parquet`;
 }
 
+/** Earlier contents of replaced lake files (src/lake/snapshots.ts). */
+export const SNAPSHOTS = 'snapshots';
+/** The cleaned layer (src/cleaning/): `cleaned/v{major}/by_date/day=D/data_type=T/KEY.parquet`. */
+export const CLEANED = 'cleaned';
+
+/**
+ * `snapshots/<live path without .parquet>/snapshot=ID.parquet`, e.g.
+ * `snapshots/raw_tick_data/by_date/day=D/data_type=T/KEY/snapshot=20240801T120000.123Z.parquet`.
+ * A folder of its own (not `raw_tick_data_snapshots`) so no object-store prefix listing of
+ * `raw_tick_data` ever sees snapshots.
+ */
+export function snapshotPath(livePath: string, snapshotId: string): string {
+  return `${SNAPSHOTS}/${livePath.replace(/\.parquet$/, '')}/snapshot=${snapshotId}.parquet`;
+}
+
+/** `cleaned/v{major}/by_date/day=D/data_type=T/KEY.parquet` */
+export function cleanedPath(major: number, day: Day, dataType: DataType, key: string): string {
+  return `${CLEANED}/v${major}/by_date/day=${day}/data_type=${dataType}/${keyToFileName(key)}.parquet`;
+}
+
 /**
  * Rows of a vendor file that could not be parsed, kept with their line number and reason:
  * `quarantine/by_date/day=D/data_type=T/source=VENDOR.EXCHANGE.SYMBOL.parquet` (named by the vendor

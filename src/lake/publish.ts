@@ -15,7 +15,9 @@
  * This refines DESIGN.md's "publish → catalog" order by one step (the intent), which is what makes
  * "never an unrecorded file" hold at every instant rather than only after a successful run.
  */
+
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Catalog, FileRecord } from '../catalog/types.js';
 import type { ColumnBatch, Schema, TimestampColumn } from '../columns/types.js';
 import type { Codec } from '../config.js';
@@ -172,8 +174,46 @@ async function verifyStaged(
 
 /** Record the intent, then make the staged file visible. The caller commits the intents afterwards. */
 export async function publishStaged(catalog: Catalog, staged: StagedFile): Promise<void> {
-  await catalog.recordIntent(staged.record);
+  // The intent names its writer, so recovery elsewhere can tell an in-flight intent from a crash's.
+  const writer: IntentWriter = { host: hostname(), pid: process.pid, at: Date.now() };
+  await catalog.recordIntent({ ...staged.record, writer } as FileRecord);
   await staged.pending.publish();
+}
+
+/** Who recorded an intent (kept in the intent's JSON record). */
+export interface IntentWriter {
+  host: string;
+  pid: number;
+  /** ms since the epoch. */
+  at: number;
+}
+
+/** Intents of writers on other machines are left alone for this long (their liveness is unknown). */
+export const REMOTE_INTENT_GRACE_MS = 30 * 60_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether an intent may still be completed by its writer: recorded within the grace period by a live
+ * process on this machine (this one included) or by a writer on another machine (whose liveness is
+ * unknown). Those are left alone by repair; a dead writer's intent is settled at once.
+ */
+export function intentInFlight(
+  record: FileRecord,
+  graceMs = REMOTE_INTENT_GRACE_MS,
+  now = Date.now(),
+): boolean {
+  const w = (record as FileRecord & { writer?: IntentWriter }).writer;
+  if (!w || now - w.at >= graceMs) return false; // publish → commit takes seconds, not half an hour
+  if (w.host === hostname()) return w.pid === process.pid || pidAlive(w.pid);
+  return true;
 }
 
 /**
@@ -183,10 +223,13 @@ export async function publishStaged(catalog: Catalog, staged: StagedFile): Promi
 export async function repairIntents(
   storage: Storage,
   catalog: Catalog,
+  options: { graceMs?: number } = {},
 ): Promise<{ committed: number; dropped: number }> {
   let committed = 0;
   let dropped = 0;
   for (const intent of await catalog.listIntents()) {
+    // Another live writer's intent (same catalog, e.g. sharded workers): not a crash leftover.
+    if (intentInFlight(intent, options.graceMs)) continue;
     const info = await storage.stat(intent.path);
     let matches = false;
     if (info && info.size === intent.bytes) {

@@ -28,6 +28,8 @@ import { CANONICAL_SCHEMAS, DATA_TYPES, type DataType, isDataType } from '../sch
 import { addDays, dayOfMicros, parseTimeBound } from '../util/time.js';
 import { arrowDataBytes, type ReadCache } from './cache.js';
 import { RAW_TICK_DATA } from './layout.js';
+import { resolveVersions } from './snapshots.js';
+import { cleanedFiles } from '../cleaning/files.js';
 import type { RandomAccessSource, Storage } from './storage.js';
 
 export type TimeLike = string | number | Date;
@@ -74,6 +76,14 @@ export interface ReadRequest {
   columns?: readonly string[];
   /** Filled with what the read cost (bytes, row groups). */
   stats?: ReadStats;
+  /** `raw` (default) or `cleaned` (src/cleaning/: rows removed by the cleaning rules). */
+  layer?: 'raw' | 'cleaned';
+  /** Cleaned layer version: major (`1`, `'v1'`) or the rules' semver (`'1.0.0'`); default the latest held. */
+  version?: string | number;
+  /** Raw layer: read what the lake held at this time (per day file, the snapshot current then). */
+  asOf?: TimeLike;
+  /** Raw layer: read this snapshot id of each file (`ticklake snapshots` lists them). */
+  snapshot?: string;
 }
 
 export interface ReadContext {
@@ -125,14 +135,45 @@ export async function readTicks(ctx: ReadContext, req: ReadRequest): Promise<Tab
   const toUs = parseTimeBound(req.to, 'to');
   const stats = req.stats ?? newReadStats();
   if (toUs <= fromUs) return emptyTable(schema, wanted);
-  const fileLists = await Promise.all(
-    keys.map((key) => rawTickFiles(ctx.catalog, dataType, key, fromUs, toUs)),
-  );
+  const fileLists = await Promise.all(keys.map((key) => selectTickFiles(ctx, dataType, key, fromUs, toUs, req)));
   if (!multi) return readLakeFiles(ctx, fileLists[0]!, schema, wanted, fromUs, toUs, stats);
   const tables: Table[] = [];
   for (const files of fileLists)
     tables.push(await readLakeFiles(ctx, files, schema, wanted, fromUs, toUs, stats));
   return mergeTables(tables, schema, wanted);
+}
+
+/**
+ * The files a read uses: raw (latest, or the versions of `asOf` / `snapshot`: src/lake/snapshots.ts)
+ * or cleaned (src/cleaning/clean.ts), filtered to those that may hold rows of `[fromUs, toUs)`.
+ */
+async function selectTickFiles(
+  ctx: ReadContext,
+  dataType: DataType,
+  key: string,
+  fromUs: number,
+  toUs: number,
+  req: ReadRequest,
+): Promise<FileRecord[]> {
+  const inRange = (f: FileRecord) =>
+    f.rows > 0 && f.minTs !== null && f.maxTs !== null && f.maxTs >= fromUs && f.minTs < toUs;
+  if (req.layer !== undefined && req.layer !== 'raw') {
+    return (await cleanedFiles(ctx, dataType, key, fromUs, toUs, req)).filter(inRange);
+  }
+  if (req.version !== undefined) {
+    throw new UsageError('version applies to the cleaned layer', { hint: "pass layer: 'cleaned'" });
+  }
+  if (req.asOf === undefined && req.snapshot === undefined) return rawTickFiles(ctx.catalog, dataType, key, fromUs, toUs);
+  // Versions may cover other times than the live file: select first, then filter by time.
+  const live = await ctx.catalog.listFiles({
+    dataset: RAW_TICK_DATA,
+    dataType,
+    instrumentKey: key,
+    fromDay: addDays(dayOfMicros(fromUs), -1),
+    toDay: addDays(dayOfMicros(toUs - 1), 1),
+  });
+  const asOf = req.asOf === undefined ? undefined : Math.floor(parseTimeBound(req.asOf, 'asOf') / 1000);
+  return (await resolveVersions(ctx, live, { asOf, snapshot: req.snapshot })).filter(inRange);
 }
 
 /** Catalog records of one instrument's raw tick files that may hold rows of `[fromUs, toUs)`. */

@@ -23,6 +23,7 @@ import { decodeFooter } from '../lake/footer.js';
 import { QUARANTINE, quarantinePath, RAW_TICK_DATA, rawTickPath } from '../lake/layout.js';
 import { DOWNLOADS_DIR, LocalStorage, STAGING_DIR } from '../lake/local-storage.js';
 import { publishStaged, repairIntents, type StagedFile, stageLakeFile } from '../lake/publish.js';
+import { preserveReplaced } from '../lake/snapshots.js';
 import { recordQuality } from '../quality/check.js';
 import { ExternalSorter } from '../lake/sort.js';
 import type { Storage } from '../lake/storage.js';
@@ -550,6 +551,8 @@ async function ingestOne(
       );
     }
     if (req.signal?.aborted) throw new CancelledError();
+    // Raw is immutable: keep the current content of files about to be replaced (src/lake/snapshots.ts).
+    await preserveReplaced(ctx, staged);
     for (const s of staged) await publishStaged(ctx.catalog, s);
     const files = staged.map((s) => s.path);
     const rawBytes = staged.reduce((n, s) => n + s.record.bytes, 0);

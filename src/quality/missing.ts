@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import type { FileRecord, PlanTask, TaskRecord } from '../catalog/types.js';
 import { DictBuilder, Utf8Builder } from '../columns/builders.js';
+import { concatBatches, takeBatch } from '../columns/ops.js';
 import type { ColumnBatch, DictColumn, Schema, Utf8Column } from '../columns/types.js';
 import { UsageError } from '../errors.js';
 import { availabilityDay } from '../instruments/query.js';
@@ -129,13 +130,12 @@ function expectedOfDay(
   const quote = c.quote_asset as DictColumn;
   const vsym = c.vendor_symbol as Utf8Column;
   const dsym = c.vendor_dataset_symbol as Utf8Column;
-  const dts = c.data_types as Utf8Column;
+  const dts = c.data_types as DictColumn;
   // Keys and symbols are ASCII by contract: latin1 slices decode them without a TextDecoder call.
   const bufOf = (u: Utf8Column) => Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength);
   const kb = bufOf(key);
   const vb = bufOf(vsym);
   const db = bufOf(dsym);
-  const tb = bufOf(dts);
   const slice = (u: Utf8Column, b: Buffer, i: number) =>
     u.validity && !u.validity[i] ? null : b.toString('latin1', u.offsets[i]!, u.offsets[i + 1]!);
   const dict = (d: DictColumn, i: number) => d.dictionary[d.indices[i]!]!;
@@ -164,7 +164,7 @@ function expectedOfDay(
           }
           continue;
         }
-        const listed = slice(dts, tb, i) ?? '';
+        const listed = dict(dts, i);
         if (listed !== '' && !listed.split(',').includes(task.dataType)) continue;
         emit(slice(key, kb, i)!, task.dataType, exchange, group, group);
       }
@@ -181,7 +181,7 @@ function expectedOfDay(
   for (let i = 0; i < batch.length; i++) {
     if (!exchangeOk[ex.indices[i]!]) continue;
     const exchange = dict(ex, i);
-    const listed = slice(dts, tb, i) ?? '';
+    const listed = dict(dts, i);
     if (listed === '') continue; // the source does not say what exists: nothing is expected
     let types = typesOf.get(listed);
     if (!types) {
@@ -205,6 +205,40 @@ function expectedOfDay(
       }
     }
   }
+}
+
+/** Node's Buffer has `latin1Slice` (the fast path of `toString('latin1')`); keys and symbols are ASCII. */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+
+const STATUS_INDEX = Object.fromEntries(MISSING_STATUSES.map((st, i) => [st, i])) as Record<
+  MissingStatus,
+  number
+>;
+
+/** Status of an expected file that the catalog does not hold, from its ingest task and incidents. */
+function missingStatus(
+  task: TaskRecord | undefined,
+  incidentText: string | null,
+): { status: MissingStatus; detail: string | null } {
+  if (task?.status === 'failed') {
+    return { status: 'failed', detail: `${task.errorCode ?? 'ERROR'}: ${task.error ?? 'ingest failed'}` };
+  }
+  if (task?.status === 'absent') {
+    return {
+      status: 'absent_at_vendor',
+      detail: `${task.sourceUrl ?? task.symbol}: not found at the vendor (404)`,
+    };
+  }
+  if (task?.status === 'done' && (GROUPED_SYMBOLS as readonly string[]).includes(task.symbol)) {
+    return {
+      status: 'absent_at_vendor',
+      detail: `not in the grouped ${task.symbol} file (no data that day)`,
+    };
+  }
+  if (incidentText) return { status: 'vendor_incident', detail: incidentText };
+  return { status: 'missing', detail: null };
 }
 
 async function sha256Of(lake: Lake, path: string): Promise<string> {
@@ -285,6 +319,158 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
   const statusIndex = new Map(MISSING_STATUSES.map((s, i) => [s, i]));
   const out: MissingDay[] = [];
   const unsyncedDays: Day[] = [];
+  // Completeness counters of the fast path: (key, data type) → slot in typed arrays.
+  const dtList: string[] = [];
+  const dtIndex = new Map<string, number>();
+  const slotMaps: Map<string, number>[] = [];
+  const slotKey: string[] = [];
+  const slotType: string[] = [];
+  let present = new Int32Array(1 << 16);
+  let expectedN = new Int32Array(1 << 16);
+
+  /** Statuses of one day's availability rows × their listed data types (not options_chain). */
+  const fastDay = (batch: ColumnBatch, day: Day): ColumnBatch => {
+    const c = batch.columns;
+    const key = c.instrument_key as Utf8Column;
+    const ex = c.vendor_exchange as DictColumn;
+    const vsym = c.vendor_symbol as Utf8Column;
+    const dsym = c.vendor_dataset_symbol as Utf8Column;
+    const dts = c.data_types as DictColumn;
+    const buf = (u: Utf8Column) => Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength);
+    const kb = buf(key);
+    const slice = (u: Utf8Column, b: Buffer, i: number) =>
+      u.validity && !u.validity[i]
+        ? null
+        : (b as unknown as Latin1Slicer).latin1Slice(u.offsets[i]!, u.offsets[i + 1]!);
+    const exOk = ex.dictionary.map((e) => !sel.exchanges || sel.exchanges.includes(e));
+    const incidentOf = ex.dictionary.map((e) => {
+      const x = (availIncidents.get(day) ?? []).find((i) => i.exchange === e);
+      return x ? `${x.status}: ${x.details}` : null;
+    });
+    const dayFiles = files.get(day);
+    const dayTasks = tasksByDay.get(day);
+    const typeIds: (number[] | undefined)[] = new Array(dts.dictionary.length); // data_types value → dtList indices
+    const rowIdx: number[] = [];
+    const dtOut: number[] = [];
+    const stOut: number[] = [];
+    const details = new Map<number, string>();
+    const P = STATUS_INDEX.present;
+    for (let i = 0; i < batch.length; i++) {
+      if (!exOk[ex.indices[i]!]) continue;
+      const d = dts.indices[i]!;
+      let types = typeIds[d];
+      if (!types) {
+        types = [];
+        for (const dt of (dts.dictionary[d] ?? '').split(',')) {
+          if (dt === '' || dt === 'options_chain' || (sel.dataTypes && !sel.dataTypes.includes(dt))) continue;
+          let j = dtIndex.get(dt);
+          if (j === undefined) {
+            j = dtList.length;
+            dtList.push(dt);
+            dtIndex.set(dt, j);
+            slotMaps.push(new Map());
+          }
+          types.push(j);
+        }
+        typeIds[d] = types;
+      }
+      if (types.length === 0) continue;
+      const k = slice(key, kb, i)!;
+      if (sel.keys && !sel.keys.has(k)) continue;
+      for (const j of types) {
+        const dataType = dtList[j]!;
+        const f = dayFiles?.get(dataType)?.get(k);
+        let st: number;
+        let detail: string | null = null;
+        const incidentText = incidentOf[ex.indices[i]!]!;
+        if (f) {
+          st = P;
+          const h = history.size ? history.get(`${k}\u0000${dataType}`) : undefined;
+          if (h) {
+            const cov = coverageOf(f);
+            if ((h.medCov > 0 && cov < 0.5 * h.medCov) || f.rows < 0.25 * h.medRows) {
+              st = incidentText ? STATUS_INDEX.vendor_incident : STATUS_INDEX.partial;
+              const hours = (x: number) => (x / 3.6e9).toFixed(1);
+              detail = `${incidentText ? `${incidentText}; ` : ''}covers ${hours(cov)} h with ${f.rows} rows; other days median ${hours(h.medCov)} h, ${h.medRows} rows`;
+            }
+          }
+        } else {
+          let task: TaskRecord | undefined;
+          if (dayTasks) {
+            const sym = (slice(dsym, buf(dsym), i) ?? slice(vsym, buf(vsym), i)!).toUpperCase();
+            task = dayTasks.get(`${ex.dictionary[ex.indices[i]!]}\u0000${dataType}\u0000${sym}`);
+          }
+          if (task === undefined && incidentText === null) st = STATUS_INDEX.missing;
+          else {
+            const r = missingStatus(task, incidentText);
+            st = STATUS_INDEX[r.status];
+            detail = r.detail;
+          }
+        }
+        counts[MISSING_STATUSES[st]!]++;
+        const slots = slotMaps[j]!;
+        let slot = slots.get(k);
+        if (slot === undefined) {
+          slot = slotKey.length;
+          slots.set(k, slot);
+          slotKey.push(k);
+          slotType.push(dataType);
+          if (slot >= present.length) {
+            const grow = (a: Int32Array) => {
+              const b = new Int32Array(a.length * 2);
+              b.set(a);
+              return b;
+            };
+            present = grow(present);
+            expectedN = grow(expectedN);
+          }
+        }
+        if (st !== STATUS_INDEX.absent_at_vendor) {
+          expectedN[slot]!++;
+          if (st === P) present[slot]!++;
+        }
+        if (detail !== null) details.set(rowIdx.length, detail);
+        rowIdx.push(i);
+        dtOut.push(j);
+        stOut.push(st);
+      }
+    }
+    const n = rowIdx.length;
+    const taken = takeBatch(batch, rowIdx);
+    // vendor_symbol: the dataset symbol, else the vendor symbol (what the vendor file is named by).
+    const ds = taken.columns.vendor_dataset_symbol as Utf8Column;
+    const vs = taken.columns.vendor_symbol as Utf8Column;
+    const symB = new Utf8Builder(n, n * 24);
+    for (let r = 0; r < n; r++) {
+      if (!ds.validity || ds.validity[r]) symB.appendBytes(ds.data, ds.offsets[r]!, ds.offsets[r + 1]!);
+      else symB.appendBytes(vs.data, vs.offsets[r]!, vs.offsets[r + 1]!);
+    }
+    const detailB = new Utf8Builder(n, details.size * 64);
+    for (let r = 0; r < n; r++) {
+      const d = details.get(r);
+      if (d === undefined) detailB.appendNull();
+      else detailB.append(d);
+    }
+    return {
+      length: n,
+      columns: {
+        instrument_key: taken.columns.instrument_key!,
+        data_type: { kind: 'dict', indices: Int32Array.from(dtOut), dictionary: [...dtList], validity: null },
+        day: { kind: 'dict', indices: new Int32Array(n), dictionary: [day], validity: null },
+        status: {
+          kind: 'dict',
+          indices: Int32Array.from(stOut),
+          dictionary: [...MISSING_STATUSES],
+          validity: null,
+        },
+        detail: detailB.finish(),
+        vendor_exchange: taken.columns.vendor_exchange!,
+        vendor_symbol: symB.finish(),
+      },
+    };
+  };
+  const availIncidents = new Map<Day, IncidentReport[]>();
+
   for (const day of days) {
     const avail = await availabilityDay(lake, day);
     if (!avail) {
@@ -296,6 +482,7 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
     const incidents: IncidentReport[] = (avail?.extras.incidents ?? []).filter(
       (x) => x.from < dayStart + 86_400_000 && (x.to === null || x.to > dayStart),
     );
+    availIncidents.set(day, incidents);
     const dayFiles = files.get(day);
     const dayTasks = tasksByDay.get(day);
     const STATUS = statusIndex;
@@ -383,7 +570,15 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
       }
     };
     const deepFailures: { row: number; path: string }[] = [];
-    if (avail) expectedOfDay(avail.batch, avail.extras.groups, sel, dayPlan, emit);
+    let fastBatch: ColumnBatch | null = null;
+    if (avail && !dayPlan && !stored) {
+      // The common case, columnar: every (instrument, listed data type) of the day without an object
+      // or string per output row; options chains (one per underlying) go through `emit`.
+      fastBatch = fastDay(avail.batch, day);
+      if (!sel.dataTypes || sel.dataTypes.includes('options_chain')) {
+        expectedOfDay(avail.batch, avail.extras.groups, { ...sel, dataTypes: ['options_chain'] }, null, emit);
+      }
+    } else if (avail) expectedOfDay(avail.batch, avail.extras.groups, sel, dayPlan, emit);
     else
       for (const t of dayPlan ?? [])
         if (t.instrumentKey !== null) emit(t.instrumentKey, t.dataType, t.exchange, t.symbol, null);
@@ -424,8 +619,9 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
         vendor_symbol: symB.finish(),
       },
     };
-    out.push({ day, batch });
-    if (req.writeReports !== false) await writeReport(lake, day, batch);
+    const dayBatch = fastBatch ? (batch.length > 0 ? concatBatches([fastBatch, batch]) : fastBatch) : batch;
+    out.push({ day, batch: dayBatch });
+    if (req.writeReports !== false) await writeReport(lake, day, dayBatch);
   }
   if (!plan && unsyncedDays.length === days.length) {
     throw new UsageError(
@@ -436,6 +632,17 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
     );
   }
   const worst: MissingReport['completeness'] = [];
+  for (let slot = 0; slot < slotKey.length; slot++) {
+    const e = expectedN[slot]!;
+    const p = present[slot]!;
+    worst.push({
+      instrumentKey: slotKey[slot]!,
+      dataType: slotType[slot]!,
+      present: p,
+      expected: e,
+      ratio: e === 0 ? 1 : p / e,
+    });
+  }
   for (const [dataType, byKey] of completeness) {
     for (const [instrumentKey, v] of byKey) {
       worst.push({ instrumentKey, dataType, ...v, ratio: v.expected === 0 ? 1 : v.present / v.expected });

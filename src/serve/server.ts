@@ -166,15 +166,10 @@ function list(url: URL, name: string): string[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
-/** The one key of a derived-dataset request (candles, book snapshots, features read one instrument). */
-function oneKey(url: URL, what: string): { key: string } {
-  const k = keysOf(url);
-  if (k.keys) {
-    throw new UsageError(`${what}: one key per request (got ${k.keys.length})`, {
-      hint: 'send one request per instrument, or use /v1/ticks for several keys merged',
-    });
-  }
-  return { key: k.key! };
+/** The key(s) of a derived-dataset request (candles, book snapshots, features): several keys give one
+ * table with an instrument_key column, grouped by key in the order given. */
+function oneKey(url: URL, _what: string): { key?: string; keys?: string[] } {
+  return keysOf(url);
 }
 
 function keysOf(url: URL): { key?: string; keys?: string[] } {

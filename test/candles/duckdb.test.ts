@@ -109,6 +109,28 @@ describe.skipIf(realDataMissing !== null)('candles on real trades = DuckDB SQL',
     expect(part.numRows).toBe(10);
     expect(part.schema.fields.map((f) => f.name)).toEqual(['timestamp', 'volume']);
   });
+
+  it('several keys in one read: an instrument_key column, each key in timestamp order', async () => {
+    const [a, b] = [cases[0]!, cases[1]!];
+    const t = await env.lake.read({
+      dataset: 'candles',
+      keys: [a.key, b.key],
+      timeframe: '1h',
+      from: '2020-01-01',
+      to: '2020-12-31',
+      columns: ['timestamp', 'close'],
+    });
+    const ka = await lakeCandles(await candlePaths(env, a.key, '1h'));
+    const kb = await lakeCandles(await candlePaths(env, b.key, '1h'));
+    expect(t.numRows).toBe(ka.length + kb.length);
+    const keys = t.getChild('instrument_key')!.toArray() as string[];
+    expect(keys.slice(0, ka.length).every((k) => k === a.key)).toBe(true);
+    expect(keys.slice(ka.length).every((k) => k === b.key)).toBe(true);
+    expect(Array.from(t.getChild('close')!.toArray() as Float64Array)).toEqual([
+      ...ka.map((r) => r.close),
+      ...kb.map((r) => r.close),
+    ]);
+  });
 });
 
 describe('candles across a day boundary = DuckDB SQL (generated data)', () => {

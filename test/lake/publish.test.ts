@@ -1,5 +1,7 @@
 /** The write protocol step by step: stage, verify, intent, publish, commit — and repair after a crash. */
+
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteCatalog } from '../../src/catalog/sqlite/catalog.js';
@@ -146,10 +148,34 @@ describe('write protocol', () => {
     const c = await stageLakeFile([trades(300)], { ...opts, path: 'raw/c.parquet' });
     await publishStaged(catalog, c);
     writeFileSync(join(storage.root, 'raw/c.parquet'), 'overwritten by someone else');
-    const r = await repairIntents(storage, catalog);
-    expect(r).toEqual({ committed: 1, dropped: 2 });
+    // This (live) process wrote a and c: by default they are in flight and left alone.
+    expect(await repairIntents(storage, catalog)).toEqual({ committed: 0, dropped: 1 });
+    // Once their writer is gone (here: past the grace period), they are settled.
+    const r = await repairIntents(storage, catalog, { graceMs: 0 });
+    expect(r).toEqual({ committed: 1, dropped: 1 });
     expect((await catalog.listFiles()).map((f) => f.path)).toEqual(['raw/a.parquet']);
     expect(await catalog.listIntents()).toEqual([]);
+  });
+
+  it("repair settles a dead writer's intent at once and leaves a live writer's alone", async () => {
+    const a = await stageLakeFile([trades(100)], opts);
+    await catalog.recordIntent({
+      ...a.record,
+      writer: { host: hostname(), pid: 999_999, at: Date.now() },
+    } as never);
+    await a.pending.publish();
+    const b = await stageLakeFile([trades(200)], { ...opts, path: 'raw/b.parquet' });
+    await catalog.recordIntent({
+      ...b.record,
+      writer: { host: 'other-host', pid: 1, at: Date.now() },
+    } as never);
+    await b.pending.publish();
+    expect(await repairIntents(storage, catalog)).toEqual({ committed: 1, dropped: 0 });
+    expect((await catalog.listIntents()).map((i) => i.path)).toEqual(['raw/b.parquet']);
+    // The other machine's writer finishes its commit normally; a late repair commit is harmless too.
+    await catalog.commitFiles(['raw/b.parquet']);
+    await catalog.commitFiles(['raw/b.parquet']);
+    expect((await catalog.listFiles()).map((f) => f.path).sort()).toEqual(['raw/a.parquet', 'raw/b.parquet']);
   });
 
   it('staging files of dead processes are cleaned, live ones kept', async () => {

@@ -200,11 +200,17 @@ describe('ticklake serve', () => {
       ]).toEqual([b.o, b.h, b.l, b.c]);
       expect(Number(t.getChild('trade_count')!.get(i!))).toBe(b.n);
     }
+    // Several keys: one table with an instrument_key column, grouped by key in the order given.
     const two = await get(
-      `/v1/candles?key=${encodeURIComponent(`${BTC},${ETH}`)}&timeframe=1m&from=${DAY}&to=${NEXT}`,
+      `/v1/candles?key=${encodeURIComponent(`${BTC},${ETH}`)}&timeframe=1m&from=${DAY}&to=${NEXT}&format=arrow`,
     );
-    expect(two.status).toBe(400);
-    expect(((await json(two)).error as { message: string }).message).toMatch(/one key per request/);
+    expect(two.status).toBe(200);
+    const both = tableFromIPC(new Uint8Array(await two.arrayBuffer()));
+    const eth = await env.lake.read({ dataset: 'candles', key: ETH, timeframe: '1m', from: DAY, to: NEXT });
+    expect(both.numRows).toBe(direct.numRows + eth.numRows);
+    const keyCol = both.getChild('instrument_key')!.toArray() as string[];
+    expect(keyCol[0]).toBe(BTC);
+    expect(keyCol[both.numRows - 1]).toBe(eth.numRows > 0 ? ETH : BTC);
     const tf = await get(`/v1/candles?key=${encodeURIComponent(BTC)}&timeframe=7m&from=${DAY}&to=${NEXT}`);
     expect(tf.status).toBe(400);
   });

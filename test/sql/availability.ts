@@ -158,7 +158,7 @@ export function availabilityBatch(list: GenInstrument[]): ColumnBatch {
       list.map((x) => x.expiryUs),
     ),
     active: { kind: 'bool', values: new Uint8Array(n).fill(1), validity: null },
-    data_types: utf8(col(() => 'trades,quotes,book_snapshot_25')),
+    data_types: dict(col(() => 'trades,quotes,book_snapshot_25')),
     vendor: dict(col(() => 'tardis')),
     vendor_exchange: dict(col(() => 'deribit')),
     vendor_symbol: utf8(col((x) => x.key.split(':')[2]!)),

@@ -10,7 +10,9 @@ import { CatalogError } from '../../errors.js';
 import type {
   Catalog,
   FileQuery,
+  FileSnapshot,
   FileRecord,
+  JobPatch,
   JobRecord,
   PlanRecord,
   PlanTask,
@@ -109,6 +111,25 @@ function taskFromRow(r: Row): TaskRecord {
   };
 }
 
+function jobFromRow(r: Row): JobRecord {
+  return {
+    id: num(r.id),
+    kind: String(r.kind),
+    status: String(r.status) as JobRecord['status'],
+    params: JSON.parse(String(r.params)) as Record<string, unknown>,
+    summary: r.summary ? (JSON.parse(String(r.summary)) as Record<string, unknown>) : null,
+    createdAt: num(r.created_at),
+    finishedAt: numOrNull(r.finished_at),
+    progress: r.progress ? (JSON.parse(String(r.progress)) as Record<string, unknown>) : null,
+    cancelRequested: r.cancel_requested != null && num(r.cancel_requested) !== 0,
+    cancelRequestedAt: r.cancel_requested != null && num(r.cancel_requested) !== 0 ? num(r.cancel_requested) : null,
+    ownerPid: numOrNull(r.owner_pid),
+    ownerHost: strOrNull(r.owner_host),
+    heartbeatAt: numOrNull(r.heartbeat_at),
+    startedAt: numOrNull(r.started_at),
+  };
+}
+
 function planFromRow(r: Row): PlanRecord {
   return {
     id: num(r.id),
@@ -202,7 +223,12 @@ export class SqlCatalog implements Catalog {
           'SELECT record FROM file_intents WHERE path = ? ORDER BY created_at DESC LIMIT 1',
           [p],
         );
-        if (!row) throw new CatalogError(`no pending intent for ${p}`);
+        if (!row) {
+          // Settled already (a recovering process committed this writer's intent): nothing to do.
+          const [done] = await tx.query('SELECT path FROM files WHERE path = ?', [p]);
+          if (done) continue;
+          throw new CatalogError(`no pending intent for ${p}`);
+        }
         await tx.run(UPSERT_FILE, fileParams(JSON.parse(String(row.record)) as FileRecord));
         await tx.run('DELETE FROM file_intents WHERE path = ?', [p]);
       }
@@ -295,16 +321,123 @@ export class SqlCatalog implements Catalog {
 
   async getJob(id: number): Promise<JobRecord | null> {
     const [r] = await this.db.query('SELECT * FROM jobs WHERE id = ?', [id]);
-    if (!r) return null;
-    return {
-      id: num(r.id),
-      kind: String(r.kind),
-      status: String(r.status) as JobRecord['status'],
-      params: JSON.parse(String(r.params)) as Record<string, unknown>,
-      summary: r.summary ? (JSON.parse(String(r.summary)) as Record<string, unknown>) : null,
-      createdAt: num(r.created_at),
-      finishedAt: numOrNull(r.finished_at),
+    return r ? jobFromRow(r) : null;
+  }
+
+  async insertJob(kind: string, status: JobRecord['status'], params: Record<string, unknown>): Promise<number> {
+    const [r] = await this.db.query(
+      'INSERT INTO jobs (kind, status, params, created_at) VALUES (?, ?, ?, ?) RETURNING id',
+      [kind, status, JSON.stringify(params), Date.now()],
+    );
+    return num(r!.id);
+  }
+
+  async updateJob(
+    id: number,
+    patch: JobPatch,
+    expect?: { statuses?: readonly JobRecord['status'][]; heartbeatAt?: number | null },
+  ): Promise<boolean> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    const set = (col: string, v: unknown) => {
+      sets.push(`${col} = ?`);
+      params.push(v);
     };
+    if (patch.status !== undefined) set('status', patch.status);
+    if (patch.summary !== undefined) set('summary', patch.summary === null ? null : JSON.stringify(patch.summary));
+    if (patch.progress !== undefined)
+      set('progress', patch.progress === null ? null : JSON.stringify(patch.progress));
+    // Stored as the request time (ms), 0 when none.
+    if (patch.cancelRequested !== undefined) set('cancel_requested', patch.cancelRequested ? Date.now() : 0);
+    if (patch.ownerPid !== undefined) set('owner_pid', patch.ownerPid);
+    if (patch.ownerHost !== undefined) set('owner_host', patch.ownerHost);
+    if (patch.heartbeatAt !== undefined) set('heartbeat_at', patch.heartbeatAt);
+    if (patch.startedAt !== undefined) set('started_at', patch.startedAt);
+    if (patch.finishedAt !== undefined) set('finished_at', patch.finishedAt);
+    if (sets.length === 0) return true;
+    let where = 'id = ?';
+    params.push(id);
+    if (expect?.statuses) {
+      if (expect.statuses.length === 0) return false;
+      where += ` AND status IN (${expect.statuses.map(() => '?').join(', ')})`;
+      params.push(...expect.statuses);
+    }
+    if (expect && 'heartbeatAt' in expect) {
+      if (expect.heartbeatAt === null || expect.heartbeatAt === undefined) where += ' AND heartbeat_at IS NULL';
+      else {
+        where += ' AND heartbeat_at = ?';
+        params.push(expect.heartbeatAt);
+      }
+    }
+    return (await this.db.run(`UPDATE jobs SET ${sets.join(', ')} WHERE ${where}`, params)) > 0;
+  }
+
+  async listJobs(
+    q: { kinds?: readonly string[]; statuses?: readonly JobRecord['status'][]; finishedBefore?: number } = {},
+  ): Promise<JobRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.kinds) {
+      if (q.kinds.length === 0) return [];
+      where.push(`kind IN (${q.kinds.map(() => '?').join(', ')})`);
+      params.push(...q.kinds);
+    }
+    if (q.statuses) {
+      if (q.statuses.length === 0) return [];
+      where.push(`status IN (${q.statuses.map(() => '?').join(', ')})`);
+      params.push(...q.statuses);
+    }
+    if (q.finishedBefore !== undefined) {
+      where.push('finished_at IS NOT NULL AND finished_at < ?');
+      params.push(q.finishedBefore);
+    }
+    const rows = await this.db.query(
+      `SELECT * FROM jobs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`,
+      params,
+    );
+    return rows.map(jobFromRow);
+  }
+
+  async deleteJobs(ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const sorted = [...new Set(ids)].sort((a, b) => a - b);
+    return this.db.transaction(async (tx) => {
+      let n = 0;
+      for (const id of sorted) {
+        await tx.run('UPDATE ingest_tasks SET job_id = NULL WHERE job_id = ?', [id]);
+        n += await tx.run('DELETE FROM jobs WHERE id = ?', [id]);
+      }
+      return n;
+    });
+  }
+
+  async beginDeletes(files: readonly { path: string; checksum: string }[]): Promise<string[]> {
+    const ordered = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return this.db.transaction(async (tx) => {
+      const removed: string[] = [];
+      for (const f of ordered) {
+        const n = await tx.run('DELETE FROM files WHERE path = ? AND checksum = ?', [f.path, f.checksum]);
+        if (n === 0) continue;
+        await tx.run('DELETE FROM quality_metrics WHERE path = ?', [f.path]);
+        await tx.run(
+          'INSERT INTO gc_deletes (path, checksum, created_at) VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET checksum = excluded.checksum, created_at = excluded.created_at',
+          [f.path, f.checksum, Date.now()],
+        );
+        removed.push(f.path);
+      }
+      return removed;
+    });
+  }
+
+  async listPendingDeletes(): Promise<{ path: string; checksum: string }[]> {
+    return (await this.db.query('SELECT path, checksum FROM gc_deletes ORDER BY path')).map((r) => ({
+      path: String(r.path),
+      checksum: String(r.checksum),
+    }));
+  }
+
+  async finishDelete(path: string): Promise<void> {
+    await this.db.run('DELETE FROM gc_deletes WHERE path = ?', [path]);
   }
 
   async savePlan(
@@ -388,6 +521,75 @@ export class SqlCatalog implements Catalog {
       metrics: JSON.parse(String(r.metrics)) as Record<string, number | null>,
       computedAt: num(r.computed_at),
     }));
+  }
+
+  async commitSnapshot(snap: FileSnapshot): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.query(
+        'SELECT record FROM file_intents WHERE path = ? ORDER BY created_at DESC LIMIT 1',
+        [snap.snapshotPath],
+      );
+      if (row) {
+        await tx.run(UPSERT_FILE, fileParams(JSON.parse(String(row.record)) as FileRecord));
+        await tx.run('DELETE FROM file_intents WHERE path = ?', [snap.snapshotPath]);
+      } else {
+        const [f] = await tx.query('SELECT checksum FROM files WHERE path = ?', [snap.snapshotPath]);
+        if (!f || String(f.checksum) !== snap.checksum) {
+          throw new CatalogError(`no pending intent or file record for snapshot ${snap.snapshotPath}`);
+        }
+      }
+      await tx.run(
+        `INSERT INTO file_snapshots (path, snapshot_id, snapshot_path, checksum, source_checksum, rows, bytes,
+           valid_from, valid_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (path, snapshot_id) DO UPDATE SET snapshot_path = excluded.snapshot_path,
+           checksum = excluded.checksum, source_checksum = excluded.source_checksum, rows = excluded.rows,
+           bytes = excluded.bytes, valid_from = excluded.valid_from, valid_to = excluded.valid_to,
+           created_at = excluded.created_at`,
+        [
+          snap.path,
+          snap.snapshotId,
+          snap.snapshotPath,
+          snap.checksum,
+          snap.sourceChecksum,
+          snap.rows,
+          snap.bytes,
+          snap.validFrom,
+          snap.validTo,
+          snap.createdAt,
+        ],
+      );
+    });
+  }
+
+  async listSnapshots(q: { path?: string } = {}): Promise<FileSnapshot[]> {
+    const rows = await this.db.query(
+      `SELECT * FROM file_snapshots${q.path !== undefined ? ' WHERE path = ?' : ''} ORDER BY path, valid_from, snapshot_id`,
+      q.path !== undefined ? [q.path] : [],
+    );
+    return rows.map((r) => ({
+      path: String(r.path),
+      snapshotId: String(r.snapshot_id),
+      snapshotPath: String(r.snapshot_path),
+      checksum: String(r.checksum),
+      sourceChecksum: strOrNull(r.source_checksum),
+      rows: num(r.rows),
+      bytes: num(r.bytes),
+      validFrom: num(r.valid_from),
+      validTo: num(r.valid_to),
+      createdAt: num(r.created_at),
+    }));
+  }
+
+  async deleteSnapshot(path: string, snapshotId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [r] = await tx.query(
+        'SELECT snapshot_path FROM file_snapshots WHERE path = ? AND snapshot_id = ?',
+        [path, snapshotId],
+      );
+      if (!r) return;
+      await tx.run('DELETE FROM file_snapshots WHERE path = ? AND snapshot_id = ?', [path, snapshotId]);
+      await tx.run('DELETE FROM files WHERE path = ?', [String(r.snapshot_path)]);
+    });
   }
 
   async clearForRebuild(): Promise<void> {
