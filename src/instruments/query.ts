@@ -189,6 +189,30 @@ export async function queryInstruments(lake: Lake, q: InstrumentQuery): Promise<
   return table;
 }
 
+/**
+ * Some columns and the footer extras of one day, read without caching (large scans over many days:
+ * `check missing`), or null when the day was not synced. Served from the cache when it holds the day.
+ */
+export async function availabilityColumns(
+  lake: Lake,
+  day: Day,
+  columns: readonly string[],
+): Promise<{ batch: ColumnBatch; extras: DayExtras } | null> {
+  const path = instrumentAvailabilityPath(day);
+  const record = await lake.catalog.getFile(path);
+  if (!record) return null;
+  const hit = caches.get(lake)?.get(path);
+  if (hit && hit.checksum === record.checksum) return { batch: hit.batch, extras: hit.extras };
+  const src = await lake.storage.openRead(path);
+  try {
+    const reader = await ParquetReader.open(src, path);
+    const extras = parseDayExtras(decodeFooter(reader.metadata.keyValueMetadata)?.extra);
+    return { batch: await reader.readBatch({ columns: [...columns] }), extras };
+  } finally {
+    await src.close();
+  }
+}
+
 /** The decoded rows and footer extras of one day (for plans and checks), or null when not synced. */
 export async function availabilityDay(
   lake: Lake,

@@ -2,7 +2,9 @@
  * `ticklake catalog rebuild`: recreate the catalog from the lake's Parquet footers alone. Every
  * ticklake file is self-describing (dataset, data type, key, day, vendor source and checksum, rows,
  * min/max timestamp, code version), so files and the ingestion tasks that produced them come back;
- * failed/absent task history, which lives only in the catalog, does not.
+ * failed/absent task history, which lives only in the catalog, does not; neither do saved plans, jobs,
+ * quality metrics (recomputed by `check quality`) and the snapshot index (snapshot files come back as
+ * file records).
  */
 import type { Catalog, FileRecord, TaskKey } from '../catalog/types.js';
 import { ParquetReader } from '../parquet/reader.js';
@@ -17,40 +19,36 @@ export interface RebuildSummary {
   skipped: { path: string; reason: string }[];
 }
 
-const DATASETS = [RAW_TICK_DATA, QUARANTINE];
-
 export async function rebuildCatalog(storage: Storage, catalog: Catalog): Promise<RebuildSummary> {
   await storage.cleanupStaging();
   const records: FileRecord[] = [];
   const skipped: RebuildSummary['skipped'] = [];
-  for (const dataset of DATASETS) {
-    for await (const info of storage.list(dataset)) {
-      if (!info.path.endsWith('.parquet')) continue;
-      const src = await storage.openRead(info.path);
-      try {
-        const reader = await ParquetReader.open(src, info.path);
-        const footer = decodeFooter(reader.metadata.keyValueMetadata);
-        if (!footer) {
-          skipped.push({
-            path: info.path,
-            reason: 'not written by ticklake (no ticklake.* footer metadata)',
-          });
-          continue;
-        }
-        const codec = reader.metadata.codec ?? 'unknown';
-        records.push(
-          fileRecordFromFooter(info.path, footer, {
-            bytes: info.size,
-            checksum: await hashSource(src),
-            codec,
-            createdAt: Math.round(info.mtimeMs),
-          }),
-        );
-      } catch (err) {
-        skipped.push({ path: info.path, reason: (err as Error).message });
-      } finally {
-        await src.close();
+  for await (const info of storage.list('')) {
+    if (!info.path.endsWith('.parquet')) continue;
+    const src = await storage.openRead(info.path);
+    try {
+      const reader = await ParquetReader.open(src, info.path);
+      const footer = decodeFooter(reader.metadata.keyValueMetadata);
+      if (!footer) {
+        skipped.push({
+          path: info.path,
+          reason: 'not written by ticklake (no ticklake.* footer metadata)',
+        });
+        continue;
       }
+      const codec = reader.metadata.codec ?? 'unknown';
+      records.push(
+        fileRecordFromFooter(info.path, footer, {
+          bytes: info.size,
+          checksum: await hashSource(src),
+          codec,
+          createdAt: Math.round(info.mtimeMs),
+        }),
+      );
+    } catch (err) {
+      skipped.push({ path: info.path, reason: (err as Error).message });
+    } finally {
+      await src.close();
     }
   }
   await catalog.clearForRebuild();
@@ -58,6 +56,7 @@ export async function rebuildCatalog(storage: Storage, catalog: Catalog): Promis
   // Tasks: group the files of each vendor file back into its task.
   const tasks = new Map<string, { key: TaskKey; files: FileRecord[] }>();
   for (const r of records) {
+    if (r.dataset !== RAW_TICK_DATA && r.dataset !== QUARANTINE) continue;
     if (!r.vendor || !r.vendorExchange || !r.vendorSymbol || !r.dataType || !r.day) continue;
     const key: TaskKey = {
       vendor: r.vendor,

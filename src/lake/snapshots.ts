@@ -37,7 +37,7 @@ import { CorruptedFileError, NotFoundError, UsageError } from '../errors.js';
 import { ParquetReader } from '../parquet/reader.js';
 import { decodeFooter, fileRecordFromFooter } from './footer.js';
 import { RAW_TICK_DATA, SNAPSHOTS, snapshotPath } from './layout.js';
-import { hashSource } from './publish.js';
+import { hashSource, publishStaged } from './publish.js';
 import type { Storage } from './storage.js';
 
 /** Datasets whose replaced files are preserved as snapshots. */
@@ -163,8 +163,12 @@ export async function preserveLive(
       await staged.close();
     }
     const now = Date.now();
-    await ctx.catalog.recordIntent({ ...live, path: target, dataset: SNAPSHOTS, createdAt: now });
-    await pending.publish();
+    // Intent (naming this writer, so a concurrent recovery leaves it alone) → publish.
+    await publishStaged(ctx.catalog, {
+      path: target,
+      record: { ...live, path: target, dataset: SNAPSHOTS, createdAt: now },
+      pending,
+    });
     const snap: FileSnapshot = {
       path: live.path,
       snapshotId: id,

@@ -26,7 +26,7 @@ import { DictBuilder, Utf8Builder } from '../columns/builders.js';
 import { concatBatches, takeBatch } from '../columns/ops.js';
 import type { ColumnBatch, DictColumn, Schema, Utf8Column } from '../columns/types.js';
 import { UsageError } from '../errors.js';
-import { availabilityDay } from '../instruments/query.js';
+import { availabilityColumns } from '../instruments/query.js';
 import type { IncidentReport } from '../instruments/sources.js';
 import { optionsChainKey } from '../keys/key.js';
 import type { Lake } from '../lake/lake.js';
@@ -211,6 +211,19 @@ function expectedOfDay(
 interface Latin1Slicer {
   latin1Slice(start: number, end: number): string;
 }
+
+/** The availability columns the check reads. */
+const AVAILABILITY_COLUMNS = [
+  'instrument_key',
+  'venue',
+  'instrument_type',
+  'base_asset',
+  'quote_asset',
+  'data_types',
+  'vendor_exchange',
+  'vendor_symbol',
+  'vendor_dataset_symbol',
+];
 
 const STATUS_INDEX = Object.fromEntries(MISSING_STATUSES.map((st, i) => [st, i])) as Record<
   MissingStatus,
@@ -472,7 +485,7 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
   const availIncidents = new Map<Day, IncidentReport[]>();
 
   for (const day of days) {
-    const avail = await availabilityDay(lake, day);
+    const avail = await availabilityColumns(lake, day, AVAILABILITY_COLUMNS);
     if (!avail) {
       unsyncedDays.push(day);
       if (!plan) continue;

@@ -270,4 +270,24 @@ describe.skipIf(realDataMissing !== null)(`instrument queries and plans ${SKIP}`
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--plan ID/);
   });
+
+  it('catalog rebuild brings the availability files back from their footers', async () => {
+    const before = (await lake.files({ dataset: 'instrument_availability' })).map((f) => [
+      f.path,
+      f.checksum,
+      f.rows,
+    ]);
+    expect(before).toHaveLength(10);
+    const r = await lake.rebuildCatalog();
+    expect(r.skipped).toEqual([]);
+    const after = (await lake.files({ dataset: 'instrument_availability' })).map((f) => [
+      f.path,
+      f.checksum,
+      f.rows,
+    ]);
+    expect(after).toEqual(before);
+    expect(keys(await lake.instruments({ date: '2025-02-10', venue: 'BITMEX' }))).toEqual([
+      'BITMEX:PERP:BTC-USD',
+    ]);
+  });
 });
