@@ -107,7 +107,10 @@ export async function bench() {
   const readServer = await startTardisServer({ dir: join(TMP, 'vendor'), port: 0 });
   const readLakeDir = join(TMP, 'lake-read');
   rmSync(readLakeDir, { recursive: true, force: true });
-  const lake = await openLake({ root: readLakeDir, config: { tardis: { datasetsUrl: readServer.url } } });
+  const lake = await openLake({
+    root: readLakeDir,
+    config: { tardis: { datasetsUrl: readServer.url }, cache: { maxBytes: 0 } },
+  });
   await lake.ingest({ exchange: 'binance', dataTypes: ['trades'], symbols: ['SOLUSDT'], from: DAY, to: DAY });
   await readServer.close();
   void readSrc;

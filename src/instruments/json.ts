@@ -21,6 +21,19 @@ export function isObject(v: unknown): v is JsonObject {
 }
 
 /** Reads fields of one JSON object; errors name `source` and `path`. */
+/** Instrument lists repeat a few thousand distinct times (expiries, listing days) many times over. */
+const isoTimes = new Map<string, number>();
+
+function parseIsoCached(v: string): number {
+  let ms = isoTimes.get(v);
+  if (ms === undefined) {
+    ms = Date.parse(v);
+    if (isoTimes.size > 200_000) isoTimes.clear();
+    isoTimes.set(v, ms);
+  }
+  return ms;
+}
+
 export class FieldReader {
   constructor(
     readonly source: string,
@@ -75,7 +88,7 @@ export class FieldReader {
   /** An ISO-8601 time (or epoch ms) → epoch ms. */
   time(field: string): number {
     const v = this.obj[field];
-    const ms = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : Number.NaN;
+    const ms = typeof v === 'number' ? v : typeof v === 'string' ? parseIsoCached(v) : Number.NaN;
     if (!Number.isFinite(ms)) throw this.fail(field, `expected an ISO-8601 time, got ${describeValue(v)}`);
     return ms;
   }

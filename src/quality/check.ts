@@ -8,7 +8,7 @@ import type { Lake } from '../lake/lake.js';
 import { RAW_TICK_DATA } from '../lake/layout.js';
 import { ParquetReader } from '../parquet/reader.js';
 import { parseDay } from '../util/time.js';
-import { computeMetrics, issuesOf, metricColumns, type QualityMetrics } from './metrics.js';
+import { issuesOf, MetricsAccumulator, metricColumns, type QualityMetrics } from './metrics.js';
 
 /** What the checks need of a lake (ingest passes its own context). */
 export type QualityContext = Pick<Lake, 'storage' | 'catalog' | 'config'>;
@@ -37,8 +37,12 @@ export async function computeFileQuality(lake: QualityContext, f: FileRecord): P
     const reader = await ParquetReader.open(src, f.path);
     const have = new Set(reader.metadata.fields.map((x) => x.name));
     const columns = metricColumns(f.dataType ?? '').filter((c) => have.has(c));
-    const batch = await reader.readBatch({ columns });
-    metrics = computeMetrics(f.dataType ?? '', f.day, batch, lake.config.quality);
+    // One row group at a time: bounded memory whatever the file's size.
+    const acc = new MetricsAccumulator(f.dataType ?? '', f.day, lake.config.quality);
+    for (let g = 0; g < reader.metadata.rowGroups.length; g++) {
+      acc.push(await reader.readBatch({ columns, rowGroups: [g] }));
+    }
+    metrics = acc.finish();
   } finally {
     await src.close();
   }

@@ -146,7 +146,7 @@ describe.each(BACKENDS)('write protocol on %s', (name) => {
     await p.sink.write(bytes);
     await p.seal();
     await p.publish();
-    expect(await repairIntents(storage, catalog)).toEqual({ committed: 1, dropped: 2 });
+    expect(await repairIntents(storage, catalog, { graceMs: 0 })).toEqual({ committed: 1, dropped: 2 });
     expect((await catalog.listFiles()).map((f) => f.path)).toEqual(['raw/a.parquet']);
     await catalog.close();
   });
