@@ -254,6 +254,18 @@ function missingStatus(
   return { status: 'missing', detail: null };
 }
 
+/** Byte-wise comparison of a[as, ae) and b[bs, be) (ASCII keys: the same order as JS strings). */
+function compareBytes(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number {
+  const la = ae - as;
+  const lb = be - bs;
+  const n = la < lb ? la : lb;
+  for (let k = 0; k < n; k++) {
+    const d = a[as + k]! - b[bs + k]!;
+    if (d !== 0) return d;
+  }
+  return la - lb;
+}
+
 async function sha256Of(lake: Lake, path: string): Promise<string> {
   const src = await lake.storage.openRead(path);
   try {
@@ -336,39 +348,171 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
   const dtList: string[] = [];
   const dtIndex = new Map<string, number>();
   const slotMaps: Map<string, number>[] = [];
-  const slotKey: string[] = [];
-  const slotType: string[] = [];
-  let present = new Int32Array(1 << 16);
-  let expectedN = new Int32Array(1 << 16);
+
+  /** Statuses of one day's availability rows × their listed data types (not options_chain). */
+  // Global instrument slots for completeness without a string per row: keys of the first day
+  // (sorted bytes) and a merge walk of each later day's sorted keys against them.
+  let gData: Uint8Array | null = null;
+  let gOffsets: Int32Array | null = null;
+  const extraSlots = new Map<string, number>();
+
+  /** Slot of every row of a day's key column (sorted); new keys get extra slots. */
+  const slotsOfDay = (key: Utf8Column, n: number): Int32Array => {
+    const out = new Int32Array(n);
+    if (gData === null) {
+      gData = key.data;
+      gOffsets = key.offsets;
+      for (let i = 0; i < n; i++) out[i] = i;
+      return out;
+    }
+    const gd = gData;
+    const go = gOffsets!;
+    const gn = go.length - 1;
+    const kd = key.data;
+    const ko = key.offsets;
+    let g = 0;
+    for (let i = 0; i < n; i++) {
+      const as = ko[i]!;
+      const ae = ko[i + 1]!;
+      let cmp = 1;
+      while (g < gn) {
+        cmp = compareBytes(kd, as, ae, gd, go[g]!, go[g + 1]!);
+        if (cmp > 0) g++;
+        else break;
+      }
+      if (g < gn && cmp === 0) out[i] = g;
+      else {
+        const s = (
+          Buffer.from(kd.buffer, kd.byteOffset, kd.byteLength) as unknown as Latin1Slicer
+        ).latin1Slice(as, ae);
+        let slot = extraSlots.get(s);
+        if (slot === undefined) {
+          slot = gn + extraSlots.size;
+          extraSlots.set(s, slot);
+        }
+        out[i] = slot;
+      }
+    }
+    return out;
+  };
+  const slotKeyOf = (slot: number): string => {
+    const go = gOffsets!;
+    const gn = go.length - 1;
+    if (slot < gn) {
+      const gd = gData!;
+      return (Buffer.from(gd.buffer, gd.byteOffset, gd.byteLength) as unknown as Latin1Slicer).latin1Slice(
+        go[slot]!,
+        go[slot + 1]!,
+      );
+    }
+    for (const [k, v] of extraSlots) if (v === slot) return k;
+    return '';
+  };
+  // counters[slot * MAX_TYPES + j]
+  const MAX_TYPES = DATA_TYPES.length;
+  let cPresent = new Int32Array(1 << 16);
+  let cExpected = new Int32Array(1 << 16);
+  const ensure = (slot: number) => {
+    const need = (slot + 1) * MAX_TYPES;
+    if (need <= cPresent.length) return;
+    let size = cPresent.length;
+    while (size < need) size *= 2;
+    const p2 = new Int32Array(size);
+    p2.set(cPresent);
+    cPresent = p2;
+    const e2 = new Int32Array(size);
+    e2.set(cExpected);
+    cExpected = e2;
+  };
+
+  /** Row of `k` in a day's sorted key column, or -1. */
+  const rowOfKey = (key: Utf8Column, n: number, k: string): number => {
+    const kb = Buffer.from(k, 'latin1');
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareBytes(key.data, key.offsets[mid]!, key.offsets[mid + 1]!, kb, 0, kb.length) < 0)
+        lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < n && compareBytes(key.data, key.offsets[lo]!, key.offsets[lo + 1]!, kb, 0, kb.length) === 0
+      ? lo
+      : -1;
+  };
 
   /** Statuses of one day's availability rows × their listed data types (not options_chain). */
   const fastDay = (batch: ColumnBatch, day: Day): ColumnBatch => {
     const c = batch.columns;
+    const n0 = batch.length;
     const key = c.instrument_key as Utf8Column;
     const ex = c.vendor_exchange as DictColumn;
     const vsym = c.vendor_symbol as Utf8Column;
     const dsym = c.vendor_dataset_symbol as Utf8Column;
     const dts = c.data_types as DictColumn;
-    const buf = (u: Utf8Column) => Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength);
-    const kb = buf(key);
-    const slice = (u: Utf8Column, b: Buffer, i: number) =>
-      u.validity && !u.validity[i]
-        ? null
-        : (b as unknown as Latin1Slicer).latin1Slice(u.offsets[i]!, u.offsets[i + 1]!);
     const exOk = ex.dictionary.map((e) => !sel.exchanges || sel.exchanges.includes(e));
     const incidentOf = ex.dictionary.map((e) => {
       const x = (availIncidents.get(day) ?? []).find((i) => i.exchange === e);
       return x ? `${x.status}: ${x.details}` : null;
     });
+    // Files of the day placed on their rows by binary search (files ≪ rows, typically).
     const dayFiles = files.get(day);
+    const filesAt = new Map<string, (FileRecord | undefined)[]>();
+    if (dayFiles) {
+      for (const [dataType, byKey] of dayFiles) {
+        const at: (FileRecord | undefined)[] = new Array(n0);
+        for (const [k, f] of byKey) {
+          const r = rowOfKey(key, n0, k);
+          if (r >= 0) at[r] = f;
+        }
+        filesAt.set(dataType, at);
+      }
+    }
+    // Failed / absent / grouped-done tasks of the day, placed on rows by vendor file symbol.
     const dayTasks = tasksByDay.get(day);
+    const tasksAt = new Map<number, TaskRecord[]>();
+    if (dayTasks) {
+      const notable = [...dayTasks.values()].filter(
+        (t) =>
+          t.status === 'failed' ||
+          t.status === 'absent' ||
+          (GROUPED_SYMBOLS as readonly string[]).includes(t.symbol),
+      );
+      if (notable.length > 0) {
+        const dec = new TextDecoder();
+        const bySymbol = new Map<string, number[]>();
+        for (let i = 0; i < n0; i++) {
+          const u = dsym.validity && !dsym.validity[i] ? vsym : dsym;
+          const sym = dec.decode(u.data.subarray(u.offsets[i]!, u.offsets[i + 1]!)).toUpperCase();
+          const ex_ = ex.dictionary[ex.indices[i]!]!;
+          const k = `${ex_}\u0000${sym}`;
+          let l = bySymbol.get(k);
+          if (!l) bySymbol.set(k, (l = []));
+          l.push(i);
+        }
+        for (const t of notable) {
+          for (const r of bySymbol.get(`${t.exchange}\u0000${t.symbol}`) ?? []) {
+            let l = tasksAt.get(r);
+            if (!l) tasksAt.set(r, (l = []));
+            l.push(t);
+          }
+        }
+      }
+    }
+    const slots = slotsOfDay(key, n0);
     const typeIds: (number[] | undefined)[] = new Array(dts.dictionary.length); // data_types value → dtList indices
     const rowIdx: number[] = [];
     const dtOut: number[] = [];
     const stOut: number[] = [];
     const details = new Map<number, string>();
     const P = STATUS_INDEX.present;
-    for (let i = 0; i < batch.length; i++) {
+    const M = STATUS_INDEX.missing;
+    const A = STATUS_INDEX.absent_at_vendor;
+    const keyStr = (i: number) =>
+      (
+        Buffer.from(key.data.buffer, key.data.byteOffset, key.data.byteLength) as unknown as Latin1Slicer
+      ).latin1Slice(key.offsets[i]!, key.offsets[i + 1]!);
+    for (let i = 0; i < n0; i++) {
       if (!exOk[ex.indices[i]!]) continue;
       const d = dts.indices[i]!;
       let types = typeIds[d];
@@ -388,17 +532,18 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
         typeIds[d] = types;
       }
       if (types.length === 0) continue;
-      const k = slice(key, kb, i)!;
-      if (sel.keys && !sel.keys.has(k)) continue;
+      if (sel.keys && !sel.keys.has(keyStr(i))) continue;
+      const slot = slots[i]!;
+      ensure(slot);
       for (const j of types) {
         const dataType = dtList[j]!;
-        const f = dayFiles?.get(dataType)?.get(k);
+        const f = filesAt.get(dataType)?.[i];
         let st: number;
         let detail: string | null = null;
         const incidentText = incidentOf[ex.indices[i]!]!;
         if (f) {
           st = P;
-          const h = history.size ? history.get(`${k}\u0000${dataType}`) : undefined;
+          const h = history.size ? history.get(`${keyStr(i)}\u0000${dataType}`) : undefined;
           if (h) {
             const cov = coverageOf(f);
             if ((h.medCov > 0 && cov < 0.5 * h.medCov) || f.rows < 0.25 * h.medRows) {
@@ -408,12 +553,9 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
             }
           }
         } else {
-          let task: TaskRecord | undefined;
-          if (dayTasks) {
-            const sym = (slice(dsym, buf(dsym), i) ?? slice(vsym, buf(vsym), i)!).toUpperCase();
-            task = dayTasks.get(`${ex.dictionary[ex.indices[i]!]}\u0000${dataType}\u0000${sym}`);
-          }
-          if (task === undefined && incidentText === null) st = STATUS_INDEX.missing;
+          const ts = tasksAt.get(i);
+          const task = ts?.find((t) => t.dataType === dataType);
+          if (task === undefined && incidentText === null) st = M;
           else {
             const r = missingStatus(task, incidentText);
             st = STATUS_INDEX[r.status];
@@ -421,26 +563,10 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
           }
         }
         counts[MISSING_STATUSES[st]!]++;
-        const slots = slotMaps[j]!;
-        let slot = slots.get(k);
-        if (slot === undefined) {
-          slot = slotKey.length;
-          slots.set(k, slot);
-          slotKey.push(k);
-          slotType.push(dataType);
-          if (slot >= present.length) {
-            const grow = (a: Int32Array) => {
-              const b = new Int32Array(a.length * 2);
-              b.set(a);
-              return b;
-            };
-            present = grow(present);
-            expectedN = grow(expectedN);
-          }
-        }
-        if (st !== STATUS_INDEX.absent_at_vendor) {
-          expectedN[slot]!++;
-          if (st === P) present[slot]!++;
+        const ci = slot * MAX_TYPES + j;
+        if (st !== A) {
+          cExpected[ci]!++;
+          if (st === P) cPresent[ci]!++;
         }
         if (detail !== null) details.set(rowIdx.length, detail);
         rowIdx.push(i);
@@ -645,16 +771,24 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
     );
   }
   const worst: MissingReport['completeness'] = [];
-  for (let slot = 0; slot < slotKey.length; slot++) {
-    const e = expectedN[slot]!;
-    const p = present[slot]!;
-    worst.push({
-      instrumentKey: slotKey[slot]!,
-      dataType: slotType[slot]!,
-      present: p,
-      expected: e,
-      ratio: e === 0 ? 1 : p / e,
-    });
+  if (gOffsets !== null) {
+    const slotsN = (gOffsets as Int32Array).length - 1 + extraSlots.size;
+    for (let slot = 0; slot < slotsN; slot++) {
+      for (let j = 0; j < dtList.length; j++) {
+        const ci = slot * MAX_TYPES + j;
+        if (ci >= cExpected.length) continue;
+        const e = cExpected[ci]!;
+        const p = cPresent[ci]!;
+        if (e === 0 && p === 0) continue;
+        worst.push({
+          instrumentKey: slotKeyOf(slot),
+          dataType: dtList[j]!,
+          present: p,
+          expected: e,
+          ratio: e === 0 ? 1 : p / e,
+        });
+      }
+    }
   }
   for (const [dataType, byKey] of completeness) {
     for (const [instrumentKey, v] of byKey) {
