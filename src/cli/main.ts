@@ -9,23 +9,23 @@ import { redact } from '../util/redact.js';
 import { VERSION } from '../version.js';
 import { registerCandlesCommands } from './commands/candles.js';
 import { registerCatalogCommands } from './commands/catalog.js';
+import { registerCheckCommands } from './commands/check.js';
 import { registerCleanCommand } from './commands/clean.js';
-import { registerSnapshotsCommand } from './commands/snapshots.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerFeaturesCommands } from './commands/features.js';
-import { registerCheckCommands } from './commands/check.js';
-import { registerIngestCommand } from './commands/ingest.js';
-import { registerJobsCommands } from './commands/jobs.js';
 import { registerGcCommand } from './commands/gc.js';
+import { registerIngestCommand } from './commands/ingest.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerInstrumentsCommands, registerPlanCommand } from './commands/instruments.js';
+import { registerJobsCommands } from './commands/jobs.js';
 import { registerLsCommand } from './commands/ls.js';
 import { registerQueryCommand } from './commands/query.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSnapshotsCommand } from './commands/snapshots.js';
 import { registerSqlCommand } from './commands/sql.js';
 import { registerStatsCommand } from './commands/stats.js';
-import { registerRunCommand } from './commands/run.js';
 import { type Out, processOut } from './output.js';
 
 export interface GlobalOptions {
@@ -41,7 +41,12 @@ export function buildProgram(o: Out, setExit: (code: number) => void): Command {
       'A market-data lake: vendor tick data → clean, partitioned, verified Parquet, with a catalog and fast reads',
     )
     .version(VERSION, '-V, --version')
-    .addOption(new Option('--lake <dir|url>', 'lake root: a directory, s3://bucket/prefix or gs://bucket/prefix (default: TICKLAKE_LAKE, then ./lake)'))
+    .addOption(
+      new Option(
+        '--lake <dir|url>',
+        'lake root: a directory, s3://bucket/prefix or gs://bucket/prefix (default: TICKLAKE_LAKE, then ./lake)',
+      ),
+    )
     .addOption(
       new Option(
         '--catalog <path|url>',

@@ -2,8 +2,12 @@
  * Terminal output: redacted writes, human-readable sizes and counts, a progress bar for TTYs, and
  * columnar CSV / JSON-lines formatting of Arrow tables (no object per row).
  */
+import { type FileHandle, open } from 'node:fs/promises';
 import type { Table, Vector } from 'apache-arrow';
 import { int64ToFloat64 } from '../columns/arrow.js';
+import type { ColumnBatch, Schema } from '../columns/types.js';
+import { storageErrorFromFs } from '../errors.js';
+import { ParquetWriter } from '../parquet/writer.js';
 import { redact } from '../util/redact.js';
 import { formatMicros } from '../util/time.js';
 
@@ -177,4 +181,38 @@ export function writeJsonLines(table: Table, write: (s: string) => void): void {
     }
   }
   if (buf.length > 0) write(`${buf.join('\n')}\n`);
+}
+
+/** Write batches to a local Parquet file (zstd) for `--format parquet --out FILE`; typed storage errors. */
+export async function writeParquetFile(
+  path: string,
+  schema: Schema,
+  batches: ColumnBatch | readonly ColumnBatch[],
+): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'w');
+  } catch (err) {
+    throw storageErrorFromFs(path, err);
+  }
+  try {
+    let position = 0;
+    const sink = {
+      get position() {
+        return position;
+      },
+      async write(chunk: Uint8Array) {
+        await fh.write(chunk, 0, chunk.length, position);
+        position += chunk.length;
+      },
+    };
+    const w = new ParquetWriter(sink, { schema, codec: 'zstd' });
+    for (const b of Array.isArray(batches) ? batches : [batches as ColumnBatch])
+      if (b.length > 0) await w.write(b);
+    await w.close();
+  } catch (err) {
+    throw storageErrorFromFs(path, err);
+  } finally {
+    await fh.close();
+  }
 }

@@ -2,11 +2,8 @@
  * `ticklake check missing` and `ticklake check quality` (issue #4): what should be there, what is, and
  * what is wrong with it. `check missing` exits 3 when anything is missing or failed (for schedulers).
  */
-import { type FileHandle, open } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ColumnBatch } from '../../columns/types.js';
-import { storageErrorFromFs, UsageError } from '../../errors.js';
-import { ParquetWriter } from '../../parquet/writer.js';
+import { UsageError } from '../../errors.js';
 import { checkQuality } from '../../quality/check.js';
 import {
   checkMissing,
@@ -17,7 +14,7 @@ import {
   repairTasks,
   reportRows,
 } from '../../quality/missing.js';
-import { formatCount, type Out, textTable } from '../output.js';
+import { formatCount, type Out, textTable, writeParquetFile } from '../output.js';
 import { openLakeFor, parsePositiveInt, splitList } from './common.js';
 
 /** One character per status in the day × instrument grid, and its colour. */
@@ -136,8 +133,9 @@ export function registerCheckCommands(program: Command, o: Out, setExit: (c: num
             for (const d of report.days) for (const r of reportRows(d)) rows.push(JSON.stringify(r));
             o.out(`[${rows.join(',\n')}]\n`);
           } else if (flags.format === 'parquet') {
-            await writeReportParquet(
+            await writeParquetFile(
               flags.out!,
+              REPORT_SCHEMA,
               report.days.map((d) => d.batch),
             );
             o.err(
@@ -216,32 +214,4 @@ export function registerCheckCommands(program: Command, o: Out, setExit: (c: num
         }
       },
     );
-}
-
-async function writeReportParquet(path: string, batches: readonly ColumnBatch[]): Promise<void> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'w');
-  } catch (err) {
-    throw storageErrorFromFs(path, err);
-  }
-  try {
-    let position = 0;
-    const sink = {
-      get position() {
-        return position;
-      },
-      async write(chunk: Uint8Array) {
-        await fh.write(chunk, 0, chunk.length, position);
-        position += chunk.length;
-      },
-    };
-    const w = new ParquetWriter(sink, { schema: REPORT_SCHEMA, codec: 'zstd' });
-    for (const b of batches) if (b.length > 0) await w.write(b);
-    await w.close();
-  } catch (err) {
-    throw storageErrorFromFs(path, err);
-  } finally {
-    await fh.close();
-  }
 }

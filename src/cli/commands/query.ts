@@ -1,14 +1,16 @@
+/**
+ * `ticklake query`: read ticks of one instrument (or candles, book snapshots, features at a timeframe)
+ * from the lake in timestamp order, as CSV, JSON lines or Parquet.
+ */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { isDerivedDataset } from '../../candles/read.js';
 import { arrowToBatch } from '../../columns/arrow.js';
 import type { Field } from '../../columns/types.js';
 import { storageErrorFromFs, UsageError } from '../../errors.js';
-import { ParquetWriter } from '../../parquet/writer.js';
 import { CANONICAL_SCHEMAS, DATA_TYPES, type DataType, isDataType } from '../../schema/datasets.js';
 import { addDays, parseDay } from '../../util/time.js';
-import { type Out, writeCsv, writeJsonLines } from '../output.js';
+import { type Out, writeCsv, writeJsonLines, writeParquetFile } from '../output.js';
 import { openLakeFor, parsePositiveInt, splitList } from './common.js';
 
 interface QueryFlags {
@@ -108,38 +110,6 @@ export function registerQueryCommand(program: Command, o: Out, setExit: (c: numb
         await lake.close();
       }
     });
-}
-
-async function writeParquetFile(
-  path: string,
-  schema: import('../../columns/types.js').Schema,
-  batch: import('../../columns/types.js').ColumnBatch,
-): Promise<void> {
-  let fh: import('node:fs/promises').FileHandle;
-  try {
-    fh = await open(path, 'w');
-  } catch (err) {
-    throw storageErrorFromFs(path, err);
-  }
-  try {
-    let position = 0;
-    const sink = {
-      get position() {
-        return position;
-      },
-      async write(chunk: Uint8Array) {
-        await fh.write(chunk, 0, chunk.length, position);
-        position += chunk.length;
-      },
-    };
-    const w = new ParquetWriter(sink, { schema, codec: 'zstd' });
-    await w.write(batch);
-    await w.close();
-  } catch (err) {
-    throw storageErrorFromFs(path, err);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The column kinds of a derived (candles, book snapshots, features) table, for --format parquet. */

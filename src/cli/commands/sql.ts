@@ -4,13 +4,10 @@
  * ticklake's own writer, so DuckDB itself never writes a file).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ColumnBatch, Schema } from '../../columns/types.js';
 import { storageErrorFromFs, UsageError } from '../../errors.js';
-import { ParquetWriter } from '../../parquet/writer.js';
 import { SqlEngine } from '../../sql/engine.js';
-import { type Out, textTable, writeCsv, writeJsonLines } from '../output.js';
+import { type Out, textTable, writeCsv, writeJsonLines, writeParquetFile } from '../output.js';
 import { openLakeFor, parsePositiveInt } from './common.js';
 
 interface SqlFlags {
@@ -47,7 +44,7 @@ export function registerSqlCommand(program: Command, o: Out, setExit: (c: number
       try {
         const r = await engine.run(query, { timeoutMs, ...(maxRows !== undefined ? { maxRows } : {}) });
         if (flags.format === 'parquet') {
-          await writeParquet(flags.out!, r.schema, r.batch);
+          await writeParquetFile(flags.out!, r.schema, r.batch);
         } else {
           const stream: WriteStream | null = flags.out ? createWriteStream(flags.out) : null;
           const write = stream ? (s: string) => void stream.write(s) : (s: string) => o.out(s);
@@ -101,32 +98,4 @@ function splitCsvLine(line: string): string[] {
   }
   out.push(cur);
   return out;
-}
-
-async function writeParquet(path: string, schema: Schema, batch: ColumnBatch): Promise<void> {
-  let fh: import('node:fs/promises').FileHandle;
-  try {
-    fh = await open(path, 'w');
-  } catch (err) {
-    throw storageErrorFromFs(path, err);
-  }
-  try {
-    let position = 0;
-    const sink = {
-      get position() {
-        return position;
-      },
-      async write(chunk: Uint8Array) {
-        await fh.write(chunk, 0, chunk.length, position);
-        position += chunk.length;
-      },
-    };
-    const w = new ParquetWriter(sink, { schema, codec: 'zstd' });
-    await w.write(batch);
-    await w.close();
-  } catch (err) {
-    throw storageErrorFromFs(path, err);
-  } finally {
-    await fh.close();
-  }
 }
