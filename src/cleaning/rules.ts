@@ -20,6 +20,7 @@
  */
 import type { Column, ColumnBatch, Float64Column, TimestampColumn, Utf8Column } from '../columns/types.js';
 import type { QualityConfig } from '../config.js';
+import { forEachOutlier } from '../quality/metrics.js';
 
 export const CLEANING_RULES_VERSION = '1.0.0';
 /** The folder version: `cleaned/v{major}`. */
@@ -56,38 +57,12 @@ export function rulesSignature(p: RuleParams): string {
   return `${CLEANING_RULES_VERSION};outlierMadThreshold=${p.outlierMadThreshold};outlierWindow=${p.outlierWindow}`;
 }
 
-const MAD_FLOOR = 0.0005;
-
-function medianOf(values: Float64Array): number {
-  const s = Float64Array.from(values).sort();
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
-
-/** Mark (1) the outliers of `prices`: countOutliers' blocks and thresholds, as a mask. */
+/** Mark (1) the outliers of `prices`: the quality metric's blocks and thresholds, as a mask. */
 export function outlierMask(prices: Float64Array, valid: Uint8Array | null, p: RuleParams): Uint8Array {
   const mask = new Uint8Array(prices.length);
-  const window = Math.max(11, p.outlierWindow | 0);
-  const block = new Float64Array(window);
-  const rowOf = new Int32Array(window);
-  const dev = new Float64Array(window);
-  for (let start = 0; start < prices.length; start += window) {
-    let n = 0;
-    const end = Math.min(prices.length, start + window);
-    for (let i = start; i < end; i++) {
-      const x = prices[i]!;
-      if ((valid && !valid[i]) || !(x > 0)) continue;
-      rowOf[n] = i;
-      block[n++] = Math.log(x);
-    }
-    if (n < 5) continue;
-    const vals = block.subarray(0, n);
-    const med = medianOf(vals);
-    for (let i = 0; i < n; i++) dev[i] = Math.abs(vals[i]! - med);
-    const mad = Math.max(medianOf(dev.subarray(0, n)), MAD_FLOOR);
-    const limit = p.outlierMadThreshold * 1.4826 * mad;
-    for (let i = 0; i < n; i++) if (dev[i]! > limit) mask[rowOf[i]!] = 1;
-  }
+  forEachOutlier(prices, valid, p.outlierMadThreshold, p.outlierWindow, (row) => {
+    mask[row] = 1;
+  });
   return mask;
 }
 
