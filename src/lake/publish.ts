@@ -74,6 +74,8 @@ export interface WriteLakeFileOptions {
   /** Name of the timestamp column whose min/max go into the footer (default `timestamp`). */
   timestampColumn?: string;
   sortingColumns?: string[];
+  /** Sees every batch, in order, before it is written (e.g. quality metrics computed in passing). */
+  observe?: (batch: ColumnBatch) => void;
 }
 
 /**
@@ -111,6 +113,7 @@ export async function stageLakeFile(
         }
       }
       rows += batch.length;
+      o.observe?.(batch);
       await writer.write(batch);
     }
     const footer: FooterMetadata = {

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Catalog, TaskKey, TaskResult } from '../catalog/types.js';
+import type { Catalog, QualityRecord, TaskKey, TaskResult } from '../catalog/types.js';
 import { Float64Builder, Utf8Builder } from '../columns/builders.js';
 import { sliceBatch } from '../columns/ops.js';
 import type { ColumnBatch, DictColumn, Schema } from '../columns/types.js';
@@ -24,11 +24,11 @@ import { QUARANTINE, quarantinePath, RAW_TICK_DATA, rawTickPath } from '../lake/
 import { DOWNLOADS_DIR, LocalStorage, STAGING_DIR } from '../lake/local-storage.js';
 import { publishStaged, repairIntents, type StagedFile, stageLakeFile } from '../lake/publish.js';
 import { preserveReplaced } from '../lake/snapshots.js';
-import { recordQuality } from '../quality/check.js';
 import { ExternalSorter } from '../lake/sort.js';
 import type { Storage } from '../lake/storage.js';
 import { StreamingSorter } from '../lake/stream-sort.js';
 import { ParquetReader } from '../parquet/reader.js';
+import { MetricsAccumulator } from '../quality/metrics.js';
 import {
   CANONICAL_SCHEMAS,
   DATA_TYPES,
@@ -155,7 +155,10 @@ export async function recoverLake(ctx: Pick<IngestContext, 'storage' | 'catalog'
   await repairIntents(ctx.storage, ctx.catalog);
 }
 
-export async function ingest(ctx: IngestContext, req: IngestRequest | IngestTasksRequest): Promise<IngestSummary> {
+export async function ingest(
+  ctx: IngestContext,
+  req: IngestRequest | IngestTasksRequest,
+): Promise<IngestSummary> {
   const tasks: TaskKey[] = isTasksRequest(req)
     ? req.tasks.map((t) => {
         assertTardisExchange(t.exchange);
@@ -422,11 +425,20 @@ async function ingestOne(
     zstdLevel: ctx.config.ingest.zstdLevel,
     rowGroupRows: ctx.config.ingest.rowGroupRows,
   };
+  // Quality metrics of each raw file, computed from the batches as they are written (no re-read).
+  const metrics = new Map<string, MetricsAccumulator>();
+  const observer = (path: string) => {
+    if (dataType === 'options_chain') return undefined; // sorted by key first: timestamp metrics do not apply
+    const acc = new MetricsAccumulator(dataType, task.day, ctx.config.quality);
+    metrics.set(path, acc);
+    return (b: ColumnBatch) => acc.push(b);
+  };
   let writing: Promise<StagedFile> | null = null;
   if (stream) {
     const key = singleKey!;
     writing = stageLakeFile(stream.output(), {
       ...writeOpts,
+      observe: observer(rawTickPath(task.day, dataType, key)),
       path: rawTickPath(task.day, dataType, key),
       footer: () => ({ ...footerBase(), instrumentKey: key, sortedBy: ['timestamp'] }),
       sortingColumns: ['timestamp'],
@@ -508,6 +520,7 @@ async function ingestOne(
       staged.push(
         await stageLakeFile(sorter!.finish(), {
           ...writeOpts,
+          observe: observer(rawTickPath(task.day, dataType, key)),
           path: rawTickPath(task.day, dataType, key),
           footer: { ...footerBase(), instrumentKey: key, sortedBy: ['timestamp'] },
           sortingColumns: ['timestamp'],
@@ -519,6 +532,7 @@ async function ingestOne(
         staged.push(
           await stageLakeFile(part.batches, {
             ...writeOpts,
+            observe: observer(rawTickPath(task.day, dataType, part.key)),
             path: rawTickPath(task.day, dataType, part.key),
             footer: { ...footerBase(), instrumentKey: part.key, sortedBy: sortKeyOf(dataType) },
             sortingColumns: [...sortKeyOf(dataType)],
@@ -571,7 +585,22 @@ async function ingestOne(
     });
     // Quality metrics of the new files (check quality computes any that are missing, so a failure
     // here loses nothing and does not fail the ingest).
-    await recordQuality(ctx, staged.map((s) => s.record)).catch(() => {});
+    const quality: QualityRecord[] = [];
+    for (const st of staged) {
+      const acc = metrics.get(st.path);
+      if (!acc || st.record.dataset !== RAW_TICK_DATA) continue;
+      const r = st.record;
+      quality.push({
+        path: r.path,
+        checksum: r.checksum,
+        dataType: r.dataType,
+        instrumentKey: r.instrumentKey,
+        day: r.day,
+        metrics: acc.finish(),
+        computedAt: Date.now(),
+      });
+    }
+    await ctx.catalog.putQualityMetrics(quality).catch(() => {});
     return {
       outcome: 'done',
       rows: parsed.rows,

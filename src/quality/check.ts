@@ -1,6 +1,6 @@
 /**
  * `ticklake check quality`: the quality metrics of every raw file in a range (metrics.ts), stored in the
- * catalog per file and checksum. Ingest computes them for each file it writes; this command computes
+ * catalog per file and checksum. Ingest computes them from the batches it writes (no re-read); this command computes
  * those still missing (or stale: the file changed) and reports every file with its issues, worst first.
  */
 import type { FileRecord, QualityRecord } from '../catalog/types.js';
@@ -55,14 +55,6 @@ export async function computeFileQuality(lake: QualityContext, f: FileRecord): P
     metrics,
     computedAt: Date.now(),
   };
-}
-
-/** Compute and store the metrics of files (ingest calls this after a commit). */
-export async function recordQuality(lake: QualityContext, files: readonly FileRecord[]): Promise<void> {
-  const out: QualityRecord[] = [];
-  for (const f of files)
-    if (f.dataset === RAW_TICK_DATA && f.rows > 0) out.push(await computeFileQuality(lake, f));
-  await lake.catalog.putQualityMetrics(out);
 }
 
 /** Metrics of every raw file in the range (computed where missing or stale), worst first. */
