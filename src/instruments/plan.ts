@@ -54,7 +54,8 @@ export interface BuiltPlan {
 
 export const DEFAULT_GROUP_MIN = 20;
 
-const GROUP_OF_TYPE: Readonly<Record<string, string>> = {
+/** The grouped dataset symbol holding each instrument type's files (`OPTIONS` for options, ...). */
+export const GROUP_OF_TYPE: Readonly<Record<string, string>> = {
   OPTION: 'OPTIONS',
   FUTURE: 'FUTURES',
   PERP: 'PERPETUALS',

@@ -13,13 +13,12 @@ import { takeBatch, valueAt } from '../columns/ops.js';
 import type { ColumnBatch, DictColumn, Float64Column, Utf8Column } from '../columns/types.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { parseInstrumentKey } from '../keys/key.js';
-import { decodeFooter } from '../lake/footer.js';
 import type { Lake } from '../lake/lake.js';
 import { INSTRUMENT_AVAILABILITY, instrumentAvailabilityPath } from '../lake/layout.js';
 import { ParquetReader } from '../parquet/reader.js';
 import { type Day, dayStartMs, parseDay } from '../util/time.js';
 import { AVAILABILITY_SCHEMA } from './availability.js';
-import { type DayExtras, parseDayExtras } from './sync.js';
+import { type DayExtras, readDayFile } from './sync.js';
 
 export interface InstrumentQuery {
   /** The UTC day (`YYYY-MM-DD`, or a Date). */
@@ -109,16 +108,7 @@ async function loadDay(lake: Lake, day: Day): Promise<CachedDay | null> {
     cache.set(path, hit);
     return hit;
   }
-  const src = await lake.storage.openRead(path);
-  let batch: ColumnBatch;
-  let extras: DayExtras;
-  try {
-    const reader = await ParquetReader.open(src, path);
-    extras = parseDayExtras(decodeFooter(reader.metadata.keyValueMetadata)?.extra);
-    batch = await reader.readBatch();
-  } finally {
-    await src.close();
-  }
+  const { batch, extras } = await readDayFile(lake, path);
   const entry: CachedDay = { checksum: record.checksum, batch, extras, all: null, results: new Map() };
   cache.set(path, entry);
   while (cache.size > MAX_DAYS_CACHED) cache.delete(cache.keys().next().value as string);
@@ -203,14 +193,8 @@ export async function availabilityColumns(
   if (!record) return null;
   const hit = caches.get(lake)?.get(path);
   if (hit && hit.checksum === record.checksum) return { batch: hit.batch, extras: hit.extras };
-  const src = await lake.storage.openRead(path);
-  try {
-    const reader = await ParquetReader.open(src, path);
-    const extras = parseDayExtras(decodeFooter(reader.metadata.keyValueMetadata)?.extra);
-    return { batch: await reader.readBatch({ columns: [...columns] }), extras };
-  } finally {
-    await src.close();
-  }
+  const { batch, extras } = await readDayFile(lake, path, columns);
+  return { batch, extras };
 }
 
 /** The decoded rows and footer extras of one day (for plans and checks), or null when not synced. */

@@ -16,10 +16,12 @@
  * availability or data types, and they cannot tell when a delisted instrument stopped trading; inactive
  * instruments without an expiry are left out (a notice counts them).
  */
+
 import type { TicklakeConfig } from '../config.js';
 import { UsageError, VendorAuthError, VendorNotFoundError } from '../errors.js';
 import { assertTardisExchange } from '../keys/venues.js';
 import type { LineageInput } from '../lake/footer.js';
+import { GROUPED_SYMBOLS } from '../pipeline/ingest.js';
 import { type GetJsonOptions, getJson } from '../sources/http-json.js';
 import { type BinanceMarket, definitionsFromBinanceExchangeInfo } from './binance.js';
 import { definitionsFromDeribitInstruments } from './deribit.js';
@@ -69,7 +71,8 @@ export interface SourceContext {
 const TARDIS_KEY_ONLY =
   'tick_size, lot_size, min_size, contract_multiplier, fees, settle_asset, inverse, expiry time, listing';
 
-export const GROUPED_SYMBOL_IDS = ['SPOT', 'FUTURES', 'PERPETUALS', 'OPTIONS'] as const;
+/** The grouped dataset symbols (the ones ingest splits by instrument). */
+export const GROUPED_SYMBOL_IDS: readonly string[] = GROUPED_SYMBOLS;
 
 const BINANCE_MARKETS: Readonly<Record<string, BinanceMarket>> = {
   binance: 'spot',
@@ -144,7 +147,7 @@ function readGroups(exchange: string, json: unknown): GroupedSymbol[] {
   datasets.array('symbols').forEach((item, i) => {
     const r = FieldReader.of(source, `$.datasets.symbols[${i}]`, item);
     const id = r.str('id');
-    if (!(GROUPED_SYMBOL_IDS as readonly string[]).includes(id)) return;
+    if (!GROUPED_SYMBOL_IDS.includes(id)) return;
     out.push({
       exchange,
       symbol: id,
@@ -185,7 +188,7 @@ async function loadTardis(exchange: string, ctx: SourceContext): Promise<SourceR
   const groups = readGroups(exchange, details.json);
   const inputs: LineageInput[] = [{ url: detailsUrl, sha256: details.sha256, bytes: details.bytes }];
   const notices: string[] = [];
-  const notGroup = (x: SkippedInstrument) => !(GROUPED_SYMBOL_IDS as readonly string[]).includes(x.symbol);
+  const notGroup = (x: SkippedInstrument) => !GROUPED_SYMBOL_IDS.includes(x.symbol);
   const detailsOnly = (why: string): SourceResult => {
     notices.push(
       `${exchange}: ${why}: definitions come from exchange details alone; missing: ${TARDIS_KEY_ONLY}`,

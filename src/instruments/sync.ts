@@ -89,26 +89,35 @@ export function parseDayExtras(extra: Readonly<Record<string, string>> | undefin
 }
 
 /** Read a day file's rows and footer extras, or null when the lake has no file for the day. */
+/** Read a day file's rows (all columns, or `columns`) and footer extras, with its content hash. */
+export async function readDayFile(
+  lake: Pick<Lake, 'storage'>,
+  path: string,
+  columns?: readonly string[],
+): Promise<{ batch: ColumnBatch; extras: DayExtras; contentSha256: string | null }> {
+  const src = await lake.storage.openRead(path);
+  try {
+    const reader = await ParquetReader.open(src, path);
+    const footer = decodeFooter(reader.metadata.keyValueMetadata);
+    const batch = await reader.readBatch(columns ? { columns: [...columns] } : {});
+    return {
+      batch,
+      extras: parseDayExtras(footer?.extra),
+      contentSha256: footer?.extra?.content_sha256 ?? null,
+    };
+  } finally {
+    await src.close();
+  }
+}
+
+/** Read a day file's rows and footer extras, or null when the lake has no file for the day. */
 export async function readAvailabilityDay(
   lake: Lake,
   day: Day,
 ): Promise<{ batch: ColumnBatch; extras: DayExtras; contentSha256: string | null; path: string } | null> {
   const path = instrumentAvailabilityPath(day);
   if (!(await lake.storage.stat(path))) return null;
-  const src = await lake.storage.openRead(path);
-  try {
-    const reader = await ParquetReader.open(src, path);
-    const footer = decodeFooter(reader.metadata.keyValueMetadata);
-    const batch = await reader.readBatch();
-    return {
-      batch,
-      extras: parseDayExtras(footer?.extra),
-      contentSha256: footer?.extra?.content_sha256 ?? null,
-      path,
-    };
-  } finally {
-    await src.close();
-  }
+  return { ...(await readDayFile(lake, path)), path };
 }
 
 function utf8At(c: Utf8Column, i: number, dec: { decode(b: Uint8Array): string }): string {

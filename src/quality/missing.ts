@@ -26,6 +26,7 @@ import { DictBuilder, Utf8Builder } from '../columns/builders.js';
 import { concatBatches, takeBatch } from '../columns/ops.js';
 import type { ColumnBatch, DictColumn, Schema, Utf8Column } from '../columns/types.js';
 import { UsageError } from '../errors.js';
+import { GROUP_OF_TYPE } from '../instruments/plan.js';
 import { availabilityColumns } from '../instruments/query.js';
 import type { IncidentReport } from '../instruments/sources.js';
 import { optionsChainKey } from '../keys/key.js';
@@ -95,13 +96,6 @@ export interface MissingReport {
     ratio: number;
   }[];
 }
-
-const GROUP_OF_TYPE: Readonly<Record<string, string>> = {
-  OPTION: 'OPTIONS',
-  FUTURE: 'FUTURES',
-  PERP: 'PERPETUALS',
-  SPOT_PAIR: 'SPOT',
-};
 
 const list = (xs: readonly string[] | undefined) =>
   xs === undefined ? null : xs.map((s) => s.trim()).filter((s) => s.length > 0);
@@ -230,6 +224,30 @@ const STATUS_INDEX = Object.fromEntries(MISSING_STATUSES.map((st, i) => [st, i])
   number
 >;
 
+/** Span between a file's first and last row (µs). */
+function coverageOf(f: FileRecord): number {
+  return f.minTs === null || f.maxTs === null ? 0 : f.maxTs - f.minTs;
+}
+
+/**
+ * `partial` (or `vendor_incident` when an incident overlaps the day) when a file covers clearly less
+ * than the instrument's other days: under half their median coverage or a quarter of their median
+ * rows; null when it covers the day as they do.
+ */
+function partialStatus(
+  f: FileRecord,
+  h: { medCov: number; medRows: number },
+  incidentText: string | null,
+): { status: MissingStatus; detail: string } | null {
+  const cov = coverageOf(f);
+  if (!((h.medCov > 0 && cov < 0.5 * h.medCov) || f.rows < 0.25 * h.medRows)) return null;
+  const hours = (x: number) => (x / 3.6e9).toFixed(1);
+  return {
+    status: incidentText ? 'vendor_incident' : 'partial',
+    detail: `${incidentText ? `${incidentText}; ` : ''}covers ${hours(cov)} h with ${f.rows} rows; other days median ${hours(h.medCov)} h, ${h.medRows} rows`,
+  };
+}
+
 /** Status of an expected file that the catalog does not hold, from its ingest task and incidents. */
 function missingStatus(
   task: TaskRecord | undefined,
@@ -305,7 +323,6 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
   // type)'s median coverage and rows over the range (its "history"), computed once.
   const files = new Map<string, Map<string, Map<string, FileRecord>>>();
   const byKeyType = new Map<string, { cov: number[]; rows: number[] }>();
-  const coverageOf = (f: FileRecord) => (f.minTs === null || f.maxTs === null ? 0 : f.maxTs - f.minTs);
   for (const f of await lake.catalog.listFiles({ dataset: RAW_TICK_DATA, fromDay: from, toDay: to })) {
     if (!f.instrumentKey || !f.dataType || !f.day) continue;
     let byDt = files.get(f.day);
@@ -544,13 +561,10 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
         if (f) {
           st = P;
           const h = history.size ? history.get(`${keyStr(i)}\u0000${dataType}`) : undefined;
-          if (h) {
-            const cov = coverageOf(f);
-            if ((h.medCov > 0 && cov < 0.5 * h.medCov) || f.rows < 0.25 * h.medRows) {
-              st = incidentText ? STATUS_INDEX.vendor_incident : STATUS_INDEX.partial;
-              const hours = (x: number) => (x / 3.6e9).toFixed(1);
-              detail = `${incidentText ? `${incidentText}; ` : ''}covers ${hours(cov)} h with ${f.rows} rows; other days median ${hours(h.medCov)} h, ${h.medRows} rows`;
-            }
+          const r = h ? partialStatus(f, h, incidentText) : null;
+          if (r) {
+            st = STATUS_INDEX[r.status];
+            detail = r.detail;
           }
         } else {
           const ts = tasksAt.get(i);
@@ -655,31 +669,15 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
         }
         if (status === 'present') {
           const h = history.size ? history.get(`${key}\u0000${dataType}`) : undefined;
-          const cov = h ? coverageOf(f) : 0;
-          if (h && ((h.medCov > 0 && cov < 0.5 * h.medCov) || f.rows < 0.25 * h.medRows)) {
-            status = incidentText ? 'vendor_incident' : 'partial';
-            const hours = (x: number) => (x / 3.6e9).toFixed(1);
-            detail = `${incidentText ? `${incidentText}; ` : ''}covers ${hours(cov)} h with ${f.rows} rows; other days median ${hours(h.medCov)} h, ${h.medRows} rows`;
-          }
+          const r = h ? partialStatus(f, h, incidentText) : null;
+          if (r) ({ status, detail } = r);
         }
       } else {
         const task = dayTasks
           ? (dayTasks.get(`${exchange}\u0000${dataType}\u0000${symbol.toUpperCase()}`) ??
             (group ? dayTasks.get(`${exchange}\u0000${dataType}\u0000${group}`) : undefined))
           : undefined;
-        if (task?.status === 'failed') {
-          status = 'failed';
-          detail = `${task.errorCode ?? 'ERROR'}: ${task.error ?? 'ingest failed'}`;
-        } else if (task?.status === 'absent') {
-          status = 'absent_at_vendor';
-          detail = `${task.sourceUrl ?? task.symbol}: not found at the vendor (404)`;
-        } else if (task?.status === 'done' && (GROUPED_SYMBOLS as readonly string[]).includes(task.symbol)) {
-          status = 'absent_at_vendor';
-          detail = `not in the grouped ${task.symbol} file (no data that day)`;
-        } else if (incidentText) {
-          status = 'vendor_incident';
-          detail = incidentText;
-        } else status = 'missing';
+        ({ status, detail } = missingStatus(task, incidentText));
       }
       counts[status]++;
       let byKey = completeness.get(dataType);
