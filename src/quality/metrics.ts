@@ -305,18 +305,6 @@ export class MetricsAccumulator {
   }
 }
 
-/** All metrics of one raw file's columns in one batch (sorted by timestamp, as the lake stores them). */
-export function computeMetrics(
-  dataType: string,
-  day: string | null,
-  b: ColumnBatch,
-  q: QualityConfig,
-): QualityMetrics {
-  const acc = new MetricsAccumulator(dataType, day, q);
-  acc.push(b);
-  return acc.finish();
-}
-
 /**
  * The problems a file's metrics show, one line each (empty = clean). `out_of_order` and
  * `negative_latency` are informational (vendors document both as normal) and never an issue.

@@ -364,7 +364,6 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
   // Completeness counters of the fast path: (key, data type) → slot in typed arrays.
   const dtList: string[] = [];
   const dtIndex = new Map<string, number>();
-  const slotMaps: Map<string, number>[] = [];
 
   /** Statuses of one day's availability rows × their listed data types (not options_chain). */
   // Global instrument slots for completeness without a string per row: keys of the first day
@@ -542,7 +541,6 @@ export async function checkMissing(lake: Lake, req: MissingRequest): Promise<Mis
             j = dtList.length;
             dtList.push(dt);
             dtIndex.set(dt, j);
-            slotMaps.push(new Map());
           }
           types.push(j);
         }
